@@ -1,0 +1,394 @@
+"""Tests for epoxy_core.analysis: per-LF statistics, the summary table and dev-set metrics."""
+
+from __future__ import annotations
+
+import doctest
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from epoxy_core import analysis
+from epoxy_core.analysis import (
+    compare_models,
+    label_coverage,
+    label_model_metrics,
+    lf_conflicts,
+    lf_correct,
+    lf_coverages,
+    lf_empirical_accuracies,
+    lf_incorrect,
+    lf_overlaps,
+    lf_polarities,
+    lf_summary,
+    metrics_table,
+)
+from epoxy_core.labels import ABSTAIN
+
+_ = ABSTAIN
+# Six rows, three LFs; every expected fraction below is counted by hand in the comments.
+L6 = np.array(
+    [
+        [0, 0, _],  # lf0, lf1 agree          -> overlap for lf0, lf1
+        [0, 1, _],  # lf0, lf1 disagree       -> overlap and conflict for lf0, lf1
+        [0, _, _],  # lf0 alone
+        [_, _, 1],  # lf2 alone
+        [0, _, 0],  # lf0, lf2 agree          -> overlap for lf0, lf2
+        [_, _, _],  # nobody votes
+    ],
+    dtype=np.int8,
+)
+# Gold labels; row 3 is unlabeled.
+Y6 = np.array([0, 1, 1, _, 0, 1])
+
+
+def _naive_stats(L: np.ndarray) -> dict[str, list]:
+    """Row-by-row reference implementation of the definitions (slow, obviously right)."""
+    n, m = L.shape
+    cover, overlap, conflict = [0] * m, [0] * m, [0] * m
+    for row in L.tolist():
+        for j, vote in enumerate(row):
+            if vote == ABSTAIN:
+                continue
+            others = [v for k, v in enumerate(row) if k != j and v != ABSTAIN]
+            cover[j] += 1
+            overlap[j] += bool(others)
+            conflict[j] += any(v != vote for v in others)
+    return {
+        "coverage": [c / n for c in cover],
+        "overlaps": [c / n for c in overlap],
+        "conflicts": [c / n for c in conflict],
+        "polarities": [sorted({v for v in L[:, j].tolist() if v != ABSTAIN}) for j in range(m)],
+        "label_coverage": sum(any(v != ABSTAIN for v in row) for row in L.tolist()) / n,
+    }
+
+
+# ------------------------------------------------------------------------- small statistics
+
+
+def test_hand_made_matrix_fractions():
+    assert lf_coverages(L6).tolist() == [4 / 6, 2 / 6, 2 / 6]
+    assert lf_overlaps(L6).tolist() == [3 / 6, 2 / 6, 1 / 6]
+    assert lf_conflicts(L6).tolist() == [1 / 6, 1 / 6, 0.0]
+    assert label_coverage(L6) == 5 / 6
+    assert lf_polarities(L6) == [[0], [0, 1], [0, 1]]
+
+
+def test_hand_made_matrix_dev_counts():
+    # lf0: rows 0 and 4 right, rows 1 and 2 wrong; lf1: rows 0, 1 right; lf2: row 3 is unlabeled, row 4 right.
+    assert lf_correct(L6, Y6).tolist() == [2, 2, 1]
+    assert lf_incorrect(L6, Y6).tolist() == [2, 0, 0]
+    assert lf_empirical_accuracies(L6, Y6).tolist() == [0.5, 1.0, 1.0]
+
+
+def test_lf_voting_only_on_unlabeled_rows_has_unknown_accuracy():
+    y = np.array([0, 1, 1, _, _, _])  # lf2 votes only on rows 3 and 4, both unlabeled now
+    acc = lf_empirical_accuracies(L6, y)
+    assert acc[:2].tolist() == [1 / 3, 1.0]
+    assert math.isnan(acc[2])
+    assert lf_correct(L6, y)[2] == 0 and lf_incorrect(L6, y)[2] == 0
+
+
+def test_conflict_needs_a_different_class_in_multiclass_rows():
+    L = np.array(
+        [
+            [0, 2, 0],  # every voter conflicts, including both LFs voting 0
+            [2, 2, _],  # agreement: no conflict
+            [1, _, 2],  # lf0 and lf2 conflict
+            [_, 1, 1],  # agreement
+        ]
+    )
+    assert lf_conflicts(L).tolist() == [2 / 4, 1 / 4, 2 / 4]
+    assert lf_overlaps(L).tolist() == [3 / 4, 3 / 4, 3 / 4]
+    assert lf_polarities(L) == [[0, 1, 2], [1, 2], [0, 1, 2]]
+
+
+def test_polarities_find_middle_classes_only_where_present():
+    L = np.array([[0, 0], [4, 2], [2, 4], [_, _]])
+    assert lf_polarities(L) == [[0, 2, 4], [0, 2, 4]]
+    assert lf_polarities(np.array([[0, 3], [4, 0]])) == [[0, 4], [0, 3]]
+
+
+def test_lf_that_never_votes():
+    L = np.array([[0, _], [1, _], [_, _]])
+    assert lf_coverages(L).tolist() == [2 / 3, 0.0]
+    assert lf_overlaps(L).tolist() == [0.0, 0.0]
+    assert lf_conflicts(L).tolist() == [0.0, 0.0]
+    assert lf_polarities(L) == [[0, 1], []]
+    assert math.isnan(lf_empirical_accuracies(L, [0, 0, 1])[1])
+
+
+def test_single_lf_never_overlaps_or_conflicts():
+    L = np.array([[0], [1], [_]])
+    assert lf_overlaps(L).tolist() == [0.0]
+    assert lf_conflicts(L).tolist() == [0.0]
+    assert label_coverage(L) == 2 / 3
+
+
+def test_int16_matrix_with_many_classes():
+    # int16 matrices (over 127 classes) use a uint16 view in the abstain-skipping minimum.
+    L = np.array([[150, 3], [150, 150], [_, 200], [_, _]], dtype=np.int16)
+    assert lf_conflicts(L).tolist() == [1 / 4, 1 / 4]
+    assert lf_polarities(L) == [[150], [3, 150, 200]]
+    assert label_coverage(L) == 3 / 4
+
+
+def test_fortran_ordered_input_gives_the_same_answers():
+    fortran = np.asfortranarray(L6)
+    assert lf_conflicts(fortran).tolist() == lf_conflicts(L6).tolist()
+    assert lf_overlaps(fortran).tolist() == lf_overlaps(L6).tolist()
+
+
+def test_matrix_without_lfs():
+    L = np.empty((3, 0), dtype=np.int8)
+    assert lf_coverages(L).shape == (0,)
+    assert label_coverage(L) == 0.0
+    assert lf_polarities(L) == []
+    assert lf_summary(L).empty
+
+
+def test_bad_matrices_are_rejected():
+    with pytest.raises(ValueError, match="no rows"):
+        lf_coverages(np.empty((0, 3), dtype=np.int8))
+    with pytest.raises(ValueError, match="2-D"):
+        lf_coverages([0, 1, -1])
+    with pytest.raises(ValueError, match="from_signed"):
+        lf_conflicts([[0, -2]])
+    with pytest.raises(ValueError, match="labels but 6 rows"):
+        lf_correct(L6, [0, 1])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    hnp.arrays(
+        np.int8,
+        st.tuples(st.integers(1, 12), st.integers(1, 5)),
+        elements=st.integers(-1, 3),
+    )
+)
+def test_fast_statistics_match_the_naive_definitions(L):
+    expected = _naive_stats(L)
+    assert lf_coverages(L).tolist() == expected["coverage"]
+    assert lf_overlaps(L).tolist() == expected["overlaps"]
+    assert lf_conflicts(L).tolist() == expected["conflicts"]
+    assert lf_polarities(L) == expected["polarities"]
+    assert label_coverage(L) == expected["label_coverage"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hnp.arrays(
+        np.int8,
+        st.tuples(st.integers(1, 10), st.integers(1, 4)),
+        elements=st.integers(-1, 40),
+    )
+)
+def test_polarities_with_many_classes_match_the_naive_definition(L):
+    # Spans above 8 classes take the per-LF histogram path instead of per-class passes.
+    assert lf_polarities(L) == _naive_stats(L)["polarities"]
+    assert lf_conflicts(L).tolist() == _naive_stats(L)["conflicts"]
+
+
+# ------------------------------------------------------------------------- summary table
+
+
+def test_summary_without_extras_has_the_base_columns():
+    summary = lf_summary(L6)
+    assert list(summary.columns) == ["polarity", "coverage", "overlaps", "conflicts"]
+    assert summary.index.tolist() == ["lf_0", "lf_1", "lf_2"]
+    assert summary["polarity"].tolist() == [[0], [0, 1], [0, 1]]
+    assert summary["overlaps"].tolist() == [3 / 6, 2 / 6, 1 / 6]
+
+
+def test_summary_with_extension_labels_and_model():
+    L_ext = L6.copy()
+    L_ext[2, 1] = 1  # lf1 extends to row 2 (gold 1): right, and now overlaps lf0 there and conflicts with it
+    L_ext[5, 2] = 0  # lf2 extends to row 5 (gold 1): wrong, alone on the row
+    model = SimpleNamespace(accuracies_=np.array([0.9, 0.8, 0.7]))
+    summary = lf_summary(L6, L_ext, names=["my", "subscribe", "song"], y=Y6, model=model, class_names=["ham", "spam"])
+
+    assert list(summary.columns) == [
+        "polarity",
+        "coverage",
+        "extended_coverage",
+        "coverage_lift",
+        "overlaps",
+        "conflicts",
+        "estimated_accuracy",
+        "correct",
+        "incorrect",
+        "empirical_accuracy",
+        "extended_correct",
+        "extended_incorrect",
+        "extended_empirical_accuracy",
+    ]
+    assert summary.index.tolist() == ["my", "subscribe", "song"]
+    assert summary["polarity"].tolist() == [["ham"], ["ham", "spam"], ["ham", "spam"]]
+    assert summary["coverage"].tolist() == [4 / 6, 2 / 6, 2 / 6]
+    assert summary["extended_coverage"].tolist() == [4 / 6, 3 / 6, 3 / 6]
+    assert summary["coverage_lift"].tolist() == pytest.approx([0.0, 1 / 6, 1 / 6])
+    # Overlaps and conflicts come from the extended matrix: row 2 now overlaps and conflicts.
+    assert summary["overlaps"].tolist() == [4 / 6, 3 / 6, 1 / 6]
+    assert summary["conflicts"].tolist() == [2 / 6, 2 / 6, 0.0]
+    assert summary["estimated_accuracy"].tolist() == [0.9, 0.8, 0.7]
+    assert summary["correct"].tolist() == [2, 2, 1]
+    assert summary["incorrect"].tolist() == [2, 0, 0]
+    assert summary["empirical_accuracy"].tolist() == [0.5, 1.0, 1.0]
+    assert summary["extended_correct"].tolist() == [2, 3, 1]
+    assert summary["extended_incorrect"].tolist() == [2, 0, 1]
+    assert summary["extended_empirical_accuracy"].tolist() == [0.5, 1.0, 0.5]
+
+
+def test_summary_with_labels_but_no_extension_has_no_extended_columns():
+    summary = lf_summary(L6, y=Y6)
+    assert "extended_correct" not in summary.columns
+    assert "extended_coverage" not in summary.columns
+    assert summary["correct"].tolist() == [2, 2, 1]
+
+
+def test_summary_without_dev_labels_reports_unknown_accuracy():
+    summary = lf_summary(L6, y=np.full(6, ABSTAIN))
+    assert summary["correct"].tolist() == [0, 0, 0]
+    assert summary["empirical_accuracy"].isna().all()
+
+
+def test_summary_validates_shapes():
+    with pytest.raises(ValueError, match="names has 2 entries but the label matrix has 3"):
+        lf_summary(L6, names=["a", "b"])
+    with pytest.raises(ValueError, match="unique"):
+        lf_summary(L6, names=["a", "b", "a"])
+    with pytest.raises(ValueError, match="y has shape"):
+        lf_summary(L6, y=[0, 1, 0])
+    with pytest.raises(ValueError, match=r"L_extended has shape \(6, 2\)"):
+        lf_summary(L6, L_extended=L6[:, :2])
+    with pytest.raises(ValueError, match="accuracies_ has 2 entries but there are 3 LFs"):
+        lf_summary(L6, model=SimpleNamespace(accuracies_=np.array([0.9, 0.8])))
+    with pytest.raises(ValueError, match="fit the label model"):
+        lf_summary(L6, model=object())
+    with pytest.raises(ValueError, match=r"0\.\.0"):
+        lf_summary(L6, class_names=["only one"])
+
+
+# ------------------------------------------------------------------------- label-model metrics
+
+Y_DEV = np.array([0, 0, 1, 1, _, 1])
+PRED = np.array([0, 1, 1, _, 0, 1])  # row 3 abstains, row 4 is unlabeled
+
+
+def test_metrics_match_hand_computation():
+    metrics = label_model_metrics(Y_DEV, y_pred=PRED, class_names=["ham", "spam"])
+    # Dev rows 0, 1, 2, 3, 5: right on 0, 2, 5; wrong on 1; abstains on 3.
+    assert metrics["n_dev"] == 5
+    assert metrics["n_covered"] == 4
+    assert metrics["accuracy"] == 3 / 5
+    assert metrics["accuracy_covered"] == 3 / 4
+    assert metrics["coverage"] == 4 / 5
+    ham, spam = metrics["per_class"]["ham"], metrics["per_class"]["spam"]
+    assert (ham["precision"], ham["recall"], ham["support"]) == (1.0, 0.5, 2)
+    assert ham["f1"] == pytest.approx(2 / 3)
+    # spam: predicted on rows 1, 2, 5 (2 right); 3 spam rows, one of them abstained.
+    assert (spam["precision"], spam["recall"], spam["support"]) == pytest.approx((2 / 3, 2 / 3, 3))
+    assert metrics["macro_f1"] == pytest.approx(2 / 3)
+    assert metrics["macro_precision"] == pytest.approx(5 / 6)
+    assert metrics["macro_recall"] == pytest.approx(7 / 12)
+
+
+def test_proba_uses_argmax_and_abstain_mask():
+    proba = np.array([[0.9, 0.1], [0.5, 0.5], [0.2, 0.8], [0.3, 0.7], [0.6, 0.4], [0.1, 0.9]])
+    # The 0.5/0.5 tie goes to class 0, which is right on row 1; the mask removes row 3's right answer.
+    mask = np.array([False, False, False, True, False, False])
+    metrics = label_model_metrics(Y_DEV, proba=proba, abstain_mask=mask)
+    assert metrics["class_names"] == ["0", "1"]
+    assert metrics["accuracy"] == 4 / 5
+    assert metrics["coverage"] == 4 / 5
+    assert metrics["per_class"]["1"]["recall"] == 2 / 3
+
+
+def test_no_dev_labels_gives_none_metrics():
+    metrics = label_model_metrics(np.full(4, ABSTAIN), y_pred=[0, 1, 1, 0])
+    assert metrics["n_dev"] == 0
+    for key in ("accuracy", "accuracy_covered", "coverage", "macro_f1", "per_class"):
+        assert metrics[key] is None
+    table = metrics_table(metrics)
+    assert table.empty and list(table.columns) == ["precision", "recall", "f1", "support"]
+
+
+def test_class_absent_from_dev_is_zero_and_left_out_of_macro_f1():
+    # Class 2 never appears in the dev labels but is predicted once (a miss for class 1).
+    metrics = label_model_metrics([0, 1, 1, 0], y_pred=[0, 1, 2, 0], class_names=["a", "b", "c"])
+    absent = metrics["per_class"]["c"]
+    assert absent == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    # a: P=1, R=1, F1=1; b: P=1, R=1/2, F1=2/3; macro over the present classes a and b only.
+    assert metrics["macro_f1"] == pytest.approx((1 + 2 / 3) / 2)
+    assert metrics["accuracy"] == 3 / 4
+
+
+def test_all_predictions_abstain():
+    metrics = label_model_metrics([0, 1], y_pred=[_, _])
+    assert metrics["coverage"] == 0.0
+    assert metrics["accuracy"] == 0.0
+    assert metrics["accuracy_covered"] is None
+    assert metrics["macro_f1"] == 0.0
+
+
+def test_metrics_validate_input():
+    with pytest.raises(ValueError, match="exactly one"):
+        label_model_metrics([0, 1])
+    with pytest.raises(ValueError, match="exactly one"):
+        label_model_metrics([0, 1], y_pred=[0, 1], proba=[[1, 0], [0, 1]])
+    with pytest.raises(ValueError, match="y_pred has 3 entries"):
+        label_model_metrics([0, 1], y_pred=[0, 1, 0])
+    with pytest.raises(ValueError, match="proba must have shape"):
+        label_model_metrics([0, 1], proba=[0.2, 0.8])
+    with pytest.raises(ValueError, match="NaN"):
+        label_model_metrics([0, 1], proba=[[np.nan, 1.0], [0.5, 0.5]])
+    with pytest.raises(ValueError, match="class_names has only 2"):
+        label_model_metrics([0, 2], y_pred=[0, 1], class_names=["a", "b"])
+    with pytest.raises(ValueError, match="proba has 2 columns but class_names has 3"):
+        label_model_metrics([0, 1], proba=[[1, 0], [0, 1]], class_names=["a", "b", "c"])
+    with pytest.raises(ValueError, match="boolean vector"):
+        label_model_metrics([0, 1], y_pred=[0, 1], abstain_mask=[0, 1])
+
+
+def test_metrics_table_rows_and_macro_row():
+    table = metrics_table(label_model_metrics(Y_DEV, y_pred=PRED, class_names=["ham", "spam"]))
+    assert table.index.tolist() == ["ham", "spam", "macro avg"]
+    assert table.loc["ham", "support"] == 2
+    assert table.loc["macro avg", "support"] == 5
+    assert table.loc["macro avg", "f1"] == pytest.approx(2 / 3)
+    assert table["support"].dtype == np.int64
+    with pytest.raises(ValueError, match="label_model_metrics"):
+        metrics_table({"accuracy": 0.5})
+
+
+def test_compare_models_side_by_side():
+    with_labels = label_model_metrics(Y_DEV, y_pred=PRED)
+    majority = label_model_metrics(Y_DEV, y_pred=[0, 0, 1, 1, 0, 1])
+    no_dev = label_model_metrics(np.full(6, ABSTAIN), y_pred=PRED)
+    table = compare_models({"label model": with_labels, "majority vote": majority, "no labels": no_dev})
+    assert table.index.tolist() == ["label model", "majority vote", "no labels"]
+    assert list(table.columns) == ["accuracy", "macro_f1", "coverage", "n_dev"]
+    assert table.loc["label model", "accuracy"] == 3 / 5
+    assert table.loc["majority vote", "accuracy"] == 1.0
+    assert table.loc["no labels"].iloc[:3].isna().all()
+    assert table.loc["no labels", "n_dev"] == 0
+    assert list(compare_models({"m": majority}, columns=["coverage"]).columns) == ["coverage"]
+    with pytest.raises(ValueError, match="'partial' lack \\['macro_f1'"):
+        compare_models({"partial": {"accuracy": 1.0, "coverage": 1.0, "n_dev": 3}})
+
+
+def test_compare_models_empty_input():
+    table = compare_models({})
+    assert isinstance(table, pd.DataFrame) and table.empty
+
+
+def test_module_doctests_pass():
+    # pytest collects only tests/, so the examples in the module's docstrings are checked here.
+    result = doctest.testmod(analysis, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 10
+    assert result.failed == 0
