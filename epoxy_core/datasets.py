@@ -253,29 +253,33 @@ def _sniff_delimiter(text: str, name: str, preferred: str) -> tuple[str, list[st
     if not scored:
         raise ValueError(f"'{name}' could not be parsed as a delimited text file.")
 
+    # Short rows are padded by pandas (trailing empty cells are common), so a delimiter fits when no row is
+    # *longer* than its header.  The fitting delimiter that gives the most columns wins.
     best: tuple[str, list[str]] | None = None
     for delimiter, rows in scored:
         width = len(rows[0])
-        if all(len(row) == width for row in rows) and (best is None or width > len(best[1])):
+        if all(len(row) <= width for row in rows) and (best is None or width > len(best[1])):
             best = (delimiter, rows[0])
-    if best is not None:
+    if best is not None and len(best[1]) > 1:
         return best
-    # No delimiter gives equal rows.  Short rows are padded by pandas (trailing empty cells are common),
-    # so accept a delimiter under which no row is *longer* than the header, preferring more columns.
+    # Only one column fits.  If some delimiter splits most rows like the header, the file is really
+    # delimited with a few unquoted fields; reading it as one text column would hide that, so refuse.
     for delimiter, rows in scored:
         width = len(rows[0])
-        if width > 1 and all(len(row) <= width for row in rows) and (best is None or width > len(best[1])):
-            best = (delimiter, rows[0])
+        data_rows = rows[1:]
+        if width > 1 and data_rows and sum(len(row) == width for row in data_rows) >= len(data_rows) / 2:
+            record = next(i for i, row in enumerate(rows, start=1) if len(row) > width)
+            raise ValueError(
+                f"'{name}': rows have different numbers of fields than the header (tried comma, tab, semicolon, "
+                f"pipe). With the {_DELIMITER_NAMES[delimiter]} delimiter the header has {width} fields but "
+                f"record {record} has {len(rows[record - 1])}. Quote fields that contain the delimiter, or "
+                "re-export the file as CSV."
+            )
     if best is not None:
         return best
-    delimiter, rows = scored[0]
-    width = len(rows[0])
-    line = next(i for i, row in enumerate(rows, start=1) if len(row) != width)
     raise ValueError(
-        f"'{name}': could not find a delimiter (tried comma, tab, semicolon, pipe) that splits every row into "
-        f"the same number of fields as the header. With the {_DELIMITER_NAMES[delimiter]} delimiter the header "
-        f"has {width} field(s) but record {line} has {len(rows[line - 1])}. Quote fields that contain the "
-        "delimiter, or re-export the file as CSV."
+        f"'{name}': could not find a delimiter (tried comma, tab, semicolon, pipe) under which the rows fit the "
+        "header. Re-export the file as CSV with a header row."
     )
 
 
@@ -302,13 +306,15 @@ def _read_parquet(raw: bytes, name: str) -> pd.DataFrame:
             f"'{name}' is a truncated Parquet file: its footer is missing (the upload or export was cut off). "
             "Export it again."
         )
+    # pyarrow's errors (ArrowInvalid, OSError, ...) all mean a damaged file here; ArrowInvalid is a ValueError.
     try:
         parquet = pq.ParquetFile(pa.BufferReader(raw))
-        _refuse_duplicates(parquet.schema_arrow.names, name)
+    except (pa.ArrowException, OSError, ValueError) as error:
+        raise ValueError(f"'{name}' is a damaged or truncated Parquet file ({error}). Export it again.") from None
+    _refuse_duplicates(parquet.schema_arrow.names, name)
+    try:
         table = parquet.read()
-    except ValueError:
-        raise
-    except (pa.ArrowException, OSError) as error:
+    except (pa.ArrowException, OSError, ValueError) as error:
         raise ValueError(f"'{name}' is a damaged or truncated Parquet file ({error}). Export it again.") from None
     frame = table.to_pandas()
     if len(frame.index) == 0:
