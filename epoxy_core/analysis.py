@@ -30,6 +30,7 @@ from epoxy_core.labels import ABSTAIN, check_label_matrix, check_labels
 
 __all__ = [
     "COMPARE_COLUMNS",
+    "HasAccuracies",
     "compare_models",
     "label_coverage",
     "label_model_metrics",
@@ -69,7 +70,12 @@ class _Votes:
     """
 
     def __init__(self, L: Any, cardinality: int | None = None, what: str = "The label matrix") -> None:
-        matrix = check_label_matrix(L, cardinality=cardinality)
+        try:
+            matrix = check_label_matrix(L, cardinality=cardinality)
+        except ValueError as error:
+            if what == "The label matrix":
+                raise
+            raise ValueError(f"{what}: {error}") from None
         if matrix.shape[0] == 0:
             raise ValueError(f"{what} has no rows; fractions of rows are undefined. Load a dataset first.")
         self.shape: tuple[int, int] = matrix.shape

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -28,7 +29,7 @@ from epoxy_core.analysis import (
     lf_summary,
     metrics_table,
 )
-from epoxy_core.labels import ABSTAIN
+from epoxy_core.labels import ABSTAIN, from_signed
 
 _ = ABSTAIN
 # Six rows, three LFs; every expected fraction below is counted by hand in the comments.
@@ -272,6 +273,8 @@ def test_summary_validates_shapes():
         lf_summary(L6, model=object())
     with pytest.raises(ValueError, match=r"0\.\.0"):
         lf_summary(L6, class_names=["only one"])
+    with pytest.raises(ValueError, match=r"^L_extended: "):
+        lf_summary(L6, L_extended=np.full((6, 3), 0.5))
 
 
 # ------------------------------------------------------------------------- label-model metrics
@@ -392,3 +395,46 @@ def test_module_doctests_pass():
     result = doctest.testmod(analysis, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 10
     assert result.failed == 0
+
+
+# ------------------------------------------------------------------------- real votes (../shared)
+
+
+@pytest.fixture
+def youtube_spam() -> tuple[np.ndarray, np.ndarray]:
+    """The 10 Snorkel spam-tutorial LF votes (ham = 0, spam = 1) and the dev labels; skips without ../shared."""
+    folder = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "youtube_spam"
+    if not folder.is_dir():
+        pytest.skip("../shared/data/youtube_spam is not available")
+    frame = pd.read_csv(folder / "youtube_spam.csv")
+    L = from_signed(np.load(folder / "lf_votes_signed.npy"), positive_class=1)
+    y = frame["label"].map({"ham": 0, "spam": 1}).fillna(ABSTAIN).astype(np.int64).to_numpy()
+    return L, y
+
+
+def test_summary_of_the_spam_tutorial_votes(youtube_spam):
+    L, y = youtube_spam
+    summary = lf_summary(L, y=y, class_names=["ham", "spam"])
+    # Columns 0-3 and 5 are spam keywords; 4 and 6-9 vote ham (see ../shared/README.md).
+    assert summary["polarity"].tolist() == [["spam"]] * 4 + [["ham"]] + [["spam"]] + [["ham"]] * 4
+    expected = _naive_stats(L)
+    assert summary["coverage"].tolist() == expected["coverage"]
+    assert summary["conflicts"].tolist() == expected["conflicts"]
+    dev = y != ABSTAIN
+    assert int(dev.sum()) == 100
+    votes_on_dev = L[dev] != ABSTAIN
+    assert (summary["correct"] + summary["incorrect"]).tolist() == votes_on_dev.sum(axis=0).tolist()
+    assert summary["correct"].tolist() == (L[dev] == y[dev, None]).sum(axis=0).tolist()
+
+
+def test_majority_vote_metrics_on_the_spam_dev_set(youtube_spam):
+    L, y = youtube_spam
+    spam, ham = (L == 1).sum(axis=1), (L == 0).sum(axis=1)
+    prediction = np.where(spam > ham, 1, np.where(ham > spam, 0, ABSTAIN))  # ties and empty rows abstain
+    metrics = label_model_metrics(y, y_pred=prediction, class_names=["ham", "spam"])
+    dev = y != ABSTAIN
+    assert metrics["n_dev"] == 100
+    assert metrics["accuracy"] == np.mean(prediction[dev] == y[dev])
+    assert metrics["coverage"] == np.mean(prediction[dev] != ABSTAIN)
+    assert metrics["per_class"]["spam"]["support"] == 54
+    assert metrics["per_class"]["ham"]["support"] == 46
