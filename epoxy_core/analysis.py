@@ -122,9 +122,10 @@ class _Votes:
         if self.n_lfs < 2:
             return np.zeros(self.n_rows, dtype=bool)
         unsigned = self.lf_major.view(np.dtype(f"u{self.lf_major.itemsize}"))
-        # Seen as unsigned, ABSTAIN (-1) is the largest value, so the unsigned minimum ignores abstains
-        # while the signed maximum does too; a row without votes has min = max = ABSTAIN (no conflict).
-        highest = self.lf_major.max(axis=0).view(unsigned.dtype)  # signed max: abstains never win it
+        # Both extremes skip abstains: ABSTAIN (-1) is the largest value when read as unsigned, so it is
+        # never the unsigned minimum, and the smallest when signed, so never the signed maximum.  A row
+        # without votes has min = max = ABSTAIN: no conflict.
+        highest = self.lf_major.max(axis=0).view(unsigned.dtype)
         return unsigned.min(axis=0) < highest
 
     def polarities(self) -> list[list[int]]:
