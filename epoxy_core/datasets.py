@@ -787,7 +787,7 @@ def _breast_cancer_demo() -> Demo:
 
 def _column_lf(name: str, label: str, column: str, op: str, value: float, class_names: list[str]) -> dict[str, Any]:
     return {
-        "type": "column",
+        "type": "column_rule",
         "name": name,
         "label": class_names.index(label),
         "column": column,

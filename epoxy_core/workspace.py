@@ -93,12 +93,11 @@ class ConflictError(ValueError):
 
 
 def _default_data_dir() -> Path:
-    """The app's data directory: ``epoxy_core.cache.data_dir()`` when available, else the same rule locally."""
-    try:
-        from epoxy_core.cache import data_dir
-    except ImportError:  # cache.py is optional for this module; keep the documented default
-        env = os.environ.get("EPOXY_DATA_DIR")
-        return Path(env) if env else Path(__file__).resolve().parents[1] / "data"
+    """The app's data directory (``epoxy_core.cache.data_dir()``: env ``EPOXY_DATA_DIR`` or ``<project>/data``)."""
+    # Imported here, not at module level: the cache module pulls in the embedding and neighbour code,
+    # which a notebook that only reads its workspace does not need.
+    from epoxy_core.cache import data_dir
+
     return Path(data_dir())
 
 

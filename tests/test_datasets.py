@@ -317,8 +317,8 @@ def test_demos_load_with_expected_shapes_and_classes(name: str, shape: tuple[int
     assert set(np.unique(data.y[data.dev_mask])) <= set(range(len(classes)))
     assert demo.lfs, "every demo suggests some LFs"
     for lf in demo.lfs:
-        assert lf["type"] in {"keyword", "column"} and 0 <= lf["label"] < len(classes)
-        if lf["type"] == "column":
+        assert lf["type"] in {"keyword", "column_rule"} and 0 <= lf["label"] < len(classes)
+        if lf["type"] == "column_rule":
             assert lf["column"] in demo.df.columns
     if demo.embedding != "text":
         vectors = numeric_embeddings(demo.df, demo.embedding)
@@ -363,3 +363,27 @@ def test_text_demo_file_is_reproducible_from_its_script() -> None:
     spec.loader.exec_module(module)
     for name, text in module.build().items():
         assert (PROJECT / "data" / "demo" / name).read_text(encoding="utf-8") == text, name
+
+
+@pytest.mark.parametrize("name", ["digits", "breast_cancer", "support_messages"])
+def test_suggested_lfs_parse_and_vote_with_the_lfs_module(name: str) -> None:
+    lfs_module = pytest.importorskip("epoxy_core.lfs")
+    demo = load_demo(name)
+    data = prepare_dataset(demo.df, demo.spec)
+    lfs = [lfs_module.lf_from_dict(lf) for lf in demo.lfs]
+    L = lfs_module.apply_lfs(lfs, demo.df, demo.spec.text_column, cardinality=data.cardinality)
+    assert L.shape == (len(data), len(lfs))
+    voted = L != ABSTAIN
+    assert voted.any(axis=0).all(), "every suggested LF votes somewhere"
+    assert not voted.all(axis=0).any(), "no suggested LF votes everywhere"
+
+
+def test_text_demo_keyword_lfs_are_useful_but_imperfect_on_gold_labels() -> None:
+    lfs_module = pytest.importorskip("epoxy_core.lfs")
+    demo = load_demo("support_messages")
+    gold = pd.read_csv(PROJECT / "data" / "demo" / "support_messages_gold.csv")
+    y = gold["label"].map({name: i for i, name in enumerate(demo.spec.class_names)}).to_numpy()
+    L = lfs_module.apply_lfs([lfs_module.lf_from_dict(lf) for lf in demo.lfs], demo.df, "text")
+    accuracies = [(L[L[:, j] != ABSTAIN, j] == y[L[:, j] != ABSTAIN]).mean() for j in range(L.shape[1])]
+    assert all(0.7 < accuracy for accuracy in accuracies)
+    assert sum(accuracy < 1.0 for accuracy in accuracies) >= 4  # ambiguity makes most LFs err sometimes
