@@ -1,0 +1,73 @@
+"""epoxy_core — interactive weak supervision with pre-trained embeddings (the Epoxy method).
+
+The whole pipeline from a notebook::
+
+    import epoxy_core as ec
+    emb = ec.embed_texts(df["text"].tolist())                       # offline MiniLM, L2-normalised
+    graph = ec.build_knn_graph(emb, n_neighbors=30)                  # exact below 20k rows, PyNNDescent above
+    lfs = [ec.KeywordLF("subscribe", label=1, keywords=("subscribe",)),
+           ec.RegexLF("check out", label=1, pattern=r"check.*out")]
+    L = ec.apply_lfs(lfs, df, text_column="text")
+    nearest = ec.nearest_voters(L, graph)                           # the expensive, cacheable step
+    L_ext = ec.extend(L, thresholds=0.8, nearest=nearest)            # cheap: move thresholds freely
+    model = ec.TripletLabelModel(cardinality=2).fit(L_ext)
+    proba = model.predict_proba(L_ext)
+    ec.lf_summary(L, L_ext, names=[lf.name for lf in lfs], model=model)
+
+Heavy dependencies (onnxruntime, PyNNDescent/numba) load only when first used.
+"""
+
+from epoxy_core.analysis import compare_models, label_model_metrics, lf_summary, metrics_table
+from epoxy_core.embeddings import available_embedders, embed_texts, embeddings_from_columns, load_embeddings_npy
+from epoxy_core.extension import Extender, NearestVoters, extend, nearest_voters
+from epoxy_core.label_model import MajorityVote, TripletLabelModel, class_balance_from_labels
+from epoxy_core.labels import ABSTAIN, check_label_matrix, check_labels, from_signed, to_signed
+from epoxy_core.lfs import (
+    ColumnRuleLF,
+    KeywordLF,
+    PythonLF,
+    RegexLF,
+    VoteColumnLF,
+    apply_lfs,
+    labeling_function,
+    lfs_from_json,
+    lfs_to_json,
+)
+from epoxy_core.neighbors import KNNGraph, build_knn_graph
+from epoxy_core.tuning import TuningResult, tune_thresholds
+
+__all__ = [
+    "ABSTAIN",
+    "ColumnRuleLF",
+    "Extender",
+    "KNNGraph",
+    "KeywordLF",
+    "MajorityVote",
+    "NearestVoters",
+    "PythonLF",
+    "RegexLF",
+    "TripletLabelModel",
+    "TuningResult",
+    "VoteColumnLF",
+    "apply_lfs",
+    "available_embedders",
+    "build_knn_graph",
+    "check_label_matrix",
+    "check_labels",
+    "class_balance_from_labels",
+    "compare_models",
+    "embed_texts",
+    "embeddings_from_columns",
+    "extend",
+    "from_signed",
+    "label_model_metrics",
+    "labeling_function",
+    "lf_summary",
+    "lfs_from_json",
+    "lfs_to_json",
+    "load_embeddings_npy",
+    "metrics_table",
+    "nearest_voters",
+    "tune_thresholds",
+    "to_signed",
+]
