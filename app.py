@@ -22,5 +22,4 @@ navigation = st.navigation(
     ]
 )
 session.project_sidebar()
-state.show_flashes()
 navigation.run()

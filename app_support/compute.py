@@ -243,7 +243,7 @@ class Results:
     dev_size: int
 
 
-def _class_balance(dataset: Dataset, mode: str) -> Any:
+def class_balance_for(dataset: Dataset, mode: str) -> Any:
     """The prior the label model uses: from dev labels, uniform, or estimated from the votes."""
     if mode == "dev labels" and dataset.dev_mask.sum() > 0:
         return class_balance_from_labels(dataset.y, dataset.cardinality)
@@ -274,7 +274,7 @@ def _results(
     L = label_matrix(dataset, dicts)
     nearest = NearestVoters.hstack([_lf_nearest(graph_key, L[:, j], _graph) for j in range(L.shape[1])])
     L_ext = extend(L, nearest=nearest, thresholds=np.asarray(thresholds, dtype=np.float64))
-    balance = _class_balance(dataset, balance_mode)
+    balance = class_balance_for(dataset, balance_mode)
     model, model_name = _fit(L_ext, dataset.cardinality, balance)
     proba = model.predict_proba(L_ext)
     base_model, _ = _fit(L, dataset.cardinality, balance)

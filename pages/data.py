@@ -4,11 +4,12 @@ import json
 
 import streamlit as st
 
-from app_support import compute, data_forms, session
+from app_support import compute, data_forms, lf_editor, session, state
 from epoxy_core import charts
 from epoxy_core.datasets import list_demos, load_demo
 
 st.title("Data & embeddings")
+state.show_flashes()
 
 upload_tab, demo_tab = st.tabs(["Upload a file", "Open a demo"])
 with upload_tab:
@@ -30,7 +31,10 @@ with demo_tab:
     name = st.selectbox("Demo", list(demos), format_func=lambda n: f"{n} — {demos[n]}", key="data.demo")
     if st.button("Open demo (replaces this project's data and LFs)", key="data.open_demo"):
         demo = load_demo(name)
-        session.replace_dataset(demo.df, demo.spec, f"demo: {name}", lf_dicts=demo.lfs or [])
+        lf_dicts, problems = lf_editor.normalise_lf_dicts(demo.lfs or [])
+        session.replace_dataset(demo.df, demo.spec, f"demo: {name}", lf_dicts=lf_dicts)
+        for problem in problems:
+            state.flash("warning", f"Skipped a suggested LF: {problem}")
         source = None if demo.embedding == "text" else f"columns:{json.dumps(list(demo.embedding))}"
         session.update_settings(graph_source=None, thresholds={}, embedder=source or session.settings()["embedder"])
         st.rerun()

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from app_support import session
+from app_support import session, state
 
 st.title("Epoxy Studio")
+state.show_flashes()
 st.write(
     "Label a dataset without labeling it row by row: write a few **labeling functions** (keywords, regular "
     "expressions, column rules), let **Epoxy** extend each one's votes to similar rows in an embedding space, "
