@@ -48,7 +48,6 @@ __all__ = [
     "frame_hash",
     "list_demos",
     "load_demo",
-    "numeric_embeddings",
     "prepare_dataset",
     "read_table",
 ]
@@ -226,7 +225,7 @@ def _read_delimited(text: str, name: str, preferred: str) -> pd.DataFrame:
             f"'{name}' could not be parsed with the {_DELIMITER_NAMES[delimiter]} delimiter: {error}. "
             "Check that fields containing the delimiter or line breaks are quoted."
         ) from None
-    if frame.empty and len(frame.index) == 0:
+    if len(frame.index) == 0:
         raise ValueError(f"'{name}' has a header row ({', '.join(map(str, header))}) but no data rows.")
     return frame
 
@@ -672,7 +671,7 @@ class Demo(NamedTuple):
         Suggested labeling functions in :func:`epoxy_core.lfs.lf_from_dict` format.
     embedding : str or list of str
         ``"text"`` to embed the text column with the configured embedder, or the names of numeric
-        columns to use as the embedding (see :func:`numeric_embeddings`).
+        columns to use as the embedding (see :func:`epoxy_core.embeddings.embeddings_from_columns`).
     """
 
     df: pd.DataFrame
@@ -830,43 +829,3 @@ def _support_messages_demo() -> Demo:
         keyword("login words", "technical", ["login", "password", "log in"]),
     ]
     return Demo(frame, spec, lfs, "text")
-
-
-def numeric_embeddings(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """Turn numeric columns into L2-normalised float32 vectors usable as embeddings.
-
-    Each column is standardised (zero mean, unit variance; constant columns become 0) so that no
-    measurement dominates the distances by its unit, then each row is scaled to unit length, so cosine
-    and Euclidean neighbours agree.  Missing cells become the column mean (0 after standardising).
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-    columns : list of str
-        Numeric columns to use.
-
-    Returns
-    -------
-    numpy.ndarray of float32, shape (len(df), len(columns))
-
-    Examples
-    --------
-    >>> numeric_embeddings(pd.DataFrame({"a": [0.0, 2.0], "b": [1.0, 1.0]}), ["a", "b"]).tolist()
-    [[-1.0, 0.0], [1.0, 0.0]]
-    """
-    if not columns:
-        raise ValueError("Give at least one numeric column to build embeddings from.")
-    missing = [column for column in columns if column not in df.columns]
-    if missing:
-        raise ValueError(f"Columns not in the table: {missing}.")
-    not_numeric = [column for column in columns if not pd.api.types.is_numeric_dtype(df[column])]
-    if not_numeric:
-        raise ValueError(f"Embedding columns must be numeric; these are not: {not_numeric}.")
-    values = df[columns].to_numpy(dtype=np.float64)
-    mean = np.nanmean(values, axis=0) if len(values) else np.zeros(len(columns))
-    std = np.nanstd(values, axis=0) if len(values) else np.ones(len(columns))
-    safe_std = np.where(std > 0, std, 1.0)
-    scaled = np.where(np.isnan(values), 0.0, (values - np.nan_to_num(mean)) / safe_std)
-    scaled[:, std == 0] = 0.0
-    norms = np.linalg.norm(scaled, axis=1, keepdims=True)
-    return (scaled / np.where(norms > 0, norms, 1.0)).astype(np.float32)

@@ -17,7 +17,6 @@ from epoxy_core.datasets import (
     frame_hash,
     list_demos,
     load_demo,
-    numeric_embeddings,
     prepare_dataset,
     read_table,
 )
@@ -280,17 +279,6 @@ def test_spec_round_trips_through_a_dict_and_refuses_unknown_keys() -> None:
         DatasetSpec.from_dict({"text_column": "t", "labels": "l"})
 
 
-def test_numeric_embeddings_standardise_and_normalise() -> None:
-    frame = pd.DataFrame({"a": [1.0, 3.0, 5.0], "b": [7, 7, 7], "c": [0.0, np.nan, 2.0], "t": ["x", "y", "z"]})
-    vectors = numeric_embeddings(frame, ["a", "b", "c"])
-    assert vectors.dtype == np.float32
-    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), [1.0, 0.0, 1.0], atol=1e-6)  # middle row is all-mean
-    # a: (1 - 3) / sqrt(8/3) = -sqrt(1.5); c: NaN-aware (0 - 1) / 1 = -1; then unit length.
-    np.testing.assert_allclose(vectors[0], [-np.sqrt(0.6), 0.0, -np.sqrt(0.4)], atol=1e-6)
-    with pytest.raises(ValueError, match="must be numeric; these are not: \\['t'\\]"):
-        numeric_embeddings(frame, ["a", "t"])
-
-
 # ----------------------------------------------------------------------------------- demos
 
 
@@ -321,7 +309,9 @@ def test_demos_load_with_expected_shapes_and_classes(name: str, shape: tuple[int
         if lf["type"] == "column_rule":
             assert lf["column"] in demo.df.columns
     if demo.embedding != "text":
-        vectors = numeric_embeddings(demo.df, demo.embedding)
+        from epoxy_core.embeddings import embeddings_from_columns
+
+        vectors = embeddings_from_columns(demo.df, demo.embedding)
         assert vectors.shape == (shape[0], len(demo.embedding))
 
 
@@ -355,6 +345,17 @@ def test_text_demo_has_a_test_split_without_labels_and_imperfect_keywords() -> N
     keywords = [word for lf in demo.lfs for word in lf["keywords"]]
     covered = texts.str.contains("|".join(rf"\b{word}\b" for word in keywords), regex=True)
     assert 0.35 < covered.mean() < 0.75  # LFs leave plenty for the extension to reach
+
+
+def test_youtube_spam_csv_loads_as_documented(shared_dir: Path) -> None:
+    path = shared_dir / "data" / "youtube_spam" / "youtube_spam.csv"
+    frame = read_table(path, path.name)
+    assert frame.shape == (1836, 7)
+    data = prepare_dataset(frame, DatasetSpec("text", "label", "split"))
+    assert data.class_names == ["ham", "spam"]
+    assert int(data.dev_mask.sum()) == 100
+    assert (data.split == "test").sum() == 250
+    assert not data.dev_mask[data.split == "test"].any()
 
 
 def test_text_demo_file_is_reproducible_from_its_script() -> None:
