@@ -196,6 +196,7 @@ class TripletLabelModel:
         self.feature_lfs_ = np.array([i for i, _ in pairs], dtype=np.int64)
         self.feature_classes_ = np.array([c for _, c in pairs], dtype=np.int64)
         V = self._indicators(L)
+        self.__dict__.pop("_delta_at_half", None)
         self._mean = V.mean(axis=0, dtype=np.float64)
         self._gram = (V.T @ V).astype(np.float64) / n
 
@@ -266,14 +267,14 @@ class TripletLabelModel:
         """
         low, high = self.accuracy_bounds
         classes, mean = self.feature_classes_, self._mean
-        kernel = np.diag(balance) - np.outer(balance, balance)
-        k_pairs = kernel[classes][:, classes]
-        cov = self._gram - np.outer(mean, mean)
-        # Features of the same LF are dependent by construction (it votes one class at a time).
-        usable = (np.abs(cov) > 1e-12) & (np.abs(k_pairs) > 1e-12)
-        usable &= self.feature_lfs_[:, None] != self.feature_lfs_[None, :]
-        ratio = np.divide(cov, k_pairs, out=np.zeros_like(cov), where=usable)
-        delta = _median_triplet_strength(ratio, usable, self.aggregate)
+        if self.cardinality == 2:
+            # K = p(1-p) [[1, -1], [-1, 1]]: the prior only rescales every triplet estimate, so the
+            # triplets are computed once (at p = 1/2) and rescaled for each prior tried.
+            if not hasattr(self, "_delta_at_half"):
+                self._delta_at_half = self._triplet_delta(np.array([0.5, 0.5]))
+            delta = self._delta_at_half * 0.5 / np.sqrt(balance[0] * balance[1])
+        else:
+            delta = self._triplet_delta(balance)
         missing = np.isnan(delta)
         prior_of_vote = balance[classes]
         # A feature no triplet estimates gets the gap that makes its precision fallback_accuracy:
@@ -295,6 +296,18 @@ class TripletLabelModel:
             / (prior_of_vote * given_class + (1.0 - prior_of_vote) * given_other),
             "missing": missing,
         }
+
+    def _triplet_delta(self, balance: np.ndarray) -> np.ndarray:
+        """Triplet estimate of every feature's ``delta_f`` at prior ``balance``; NaN where no triplet exists."""
+        classes, mean = self.feature_classes_, self._mean
+        kernel = np.diag(balance) - np.outer(balance, balance)
+        k_pairs = kernel[classes][:, classes]
+        cov = self._gram - np.outer(mean, mean)
+        # Features of the same LF are dependent by construction (it votes one class at a time).
+        usable = (np.abs(cov) > 1e-12) & (np.abs(k_pairs) > 1e-12)
+        usable &= self.feature_lfs_[:, None] != self.feature_lfs_[None, :]
+        ratio = np.divide(cov, k_pairs, out=np.zeros_like(cov), where=usable)
+        return _median_triplet_strength(ratio, usable, self.aggregate)
 
     def _log_likelihood(self, V: np.ndarray, params: dict[str, np.ndarray], balance: np.ndarray) -> float:
         """Log-likelihood of indicator rows ``V`` under the class-conditional model."""
