@@ -18,6 +18,7 @@ Heavy dependencies (onnxruntime, PyNNDescent/numba) load only when first used.
 """
 
 from epoxy_core.analysis import compare_models, label_model_metrics, lf_summary, metrics_table
+from epoxy_core.datasets import Dataset, DatasetSpec, list_demos, load_demo, prepare_dataset, read_table
 from epoxy_core.embeddings import available_embedders, embed_texts, embeddings_from_columns, load_embeddings_npy
 from epoxy_core.extension import Extender, NearestVoters, extend, nearest_voters
 from epoxy_core.label_model import MajorityVote, TripletLabelModel, class_balance_from_labels
@@ -35,10 +36,14 @@ from epoxy_core.lfs import (
 )
 from epoxy_core.neighbors import KNNGraph, build_knn_graph
 from epoxy_core.tuning import TuningResult, tune_thresholds
+from epoxy_core.workspace import ConflictError, Workspace
 
 __all__ = [
     "ABSTAIN",
     "ColumnRuleLF",
+    "ConflictError",
+    "Dataset",
+    "DatasetSpec",
     "Extender",
     "KNNGraph",
     "KeywordLF",
@@ -49,6 +54,7 @@ __all__ = [
     "TripletLabelModel",
     "TuningResult",
     "VoteColumnLF",
+    "Workspace",
     "apply_lfs",
     "available_embedders",
     "build_knn_graph",
@@ -65,9 +71,13 @@ __all__ = [
     "lf_summary",
     "lfs_from_json",
     "lfs_to_json",
+    "list_demos",
+    "load_demo",
     "load_embeddings_npy",
     "metrics_table",
     "nearest_voters",
+    "prepare_dataset",
+    "read_table",
     "tune_thresholds",
     "to_signed",
 ]
