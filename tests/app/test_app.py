@@ -1,0 +1,229 @@
+"""AppTest tests of the Streamlit app: every page renders, the main workflow works, work survives a new session."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+PAGES = ["pages/home.py", "pages/data.py", "pages/labeling_functions.py", "pages/results.py"]
+
+SPAM = ["check out my channel", "subscribe to my channel please", "free gift card at my site", "visit my page now"]
+HAM = ["this song is amazing", "love this song so much", "great video and song", "the singer has a great voice"]
+EXTRA = ["today", "guys", "wow", "lol", "again"]
+
+
+def comments_csv() -> bytes:
+    """40 comments alternating spam (even rows) and ham (odd rows); rows 0, 1, 4, 5, 8, 9, ... carry a dev label."""
+    rows = []
+    for i in range(20):
+        rows.append({"text": f"{SPAM[i % 4]} {EXTRA[i % 5]}", "gold": "spam"})
+        rows.append({"text": f"{HAM[i % 4]} {EXTRA[i % 5]}", "gold": "ham"})
+    frame = pd.DataFrame(rows)
+    frame["label"] = [g if (i // 2) % 2 == 0 else "" for i, g in enumerate(frame["gold"])]
+    return frame.drop(columns="gold").to_csv(index=False).encode()
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def open_demo(at: AppTest, name: str) -> None:
+    at.switch_page("pages/data.py").run()
+    at.selectbox(key="data.demo").set_value(name).run()
+    at.button(key="data.open_demo").click().run()
+    no_errors(at)
+
+
+def build_graph(at: AppTest, embedder: str | None = "tfidf") -> None:
+    at.switch_page("pages/data.py").run()
+    if embedder is not None:
+        at.radio(key="data.embedder").set_value(embedder).run()
+    at.button(key="data.build").click().run()
+    no_errors(at)
+    assert any("Graph built" in s.value for s in at.success)
+
+
+def upload_comments(at: AppTest) -> None:
+    at.switch_page("pages/data.py").run()
+    at.file_uploader(key="data.upload").upload("comments.csv", comments_csv(), "text/csv").run()
+    assert at.selectbox(key="data.label").value == "label"  # guessed from the column name
+    at.button(key="data.use_table").click().run()
+    no_errors(at)
+
+
+def add_keyword_lf(at: AppTest, name: str, keywords: str, label: int) -> None:
+    at.switch_page("pages/labeling_functions.py").run()
+    at.text_input(key="lfs.form.name").input(name).run()
+    at.text_input(key="lfs.form.keywords").input(keywords).run()
+    at.selectbox(key="lfs.form.label").set_value(label).run()
+    at.button(key="lfs.save").click().run()
+    no_errors(at)
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.mark.slow
+def test_every_page_renders_on_an_empty_workspace(new_app):
+    at = new_app()
+    for page in PAGES:
+        at.switch_page(page).run()
+        no_errors(at)
+    assert at.info, "the results page should explain what is missing"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("demo", "embedder"), [("support_messages", "tfidf"), ("breast_cancer", None)])
+def test_every_page_renders_with_a_demo_loaded(new_app, demo, embedder):
+    at = new_app()
+    open_demo(at, demo)
+    build_graph(at, embedder)
+    for page in PAGES:
+        at.switch_page(page).run()
+        no_errors(at)
+    # The results page draws the coverage-lift chart among others, and one metric per compared model.
+    assert len(at.get("vega_lite_chart")) >= 4
+    assert len(at.metric) == 3
+
+
+@pytest.mark.slow
+def test_upload_add_lfs_change_threshold_and_export(new_app):
+    at = new_app()
+    upload_comments(at)
+    assert metric(at, "Rows") == "40"
+    assert metric(at, "Dev rows (labeled)") == "20"
+    build_graph(at)
+
+    # While typing, the draft's statistics are shown: "song" is in 15 of 40 rows (3 of the 4 ham texts).
+    at.switch_page("pages/labeling_functions.py").run()
+    at.text_input(key="lfs.form.name").input("song").run()
+    at.text_input(key="lfs.form.keywords").input("song").run()
+    assert metric(at, "Coverage") == "37.5%"
+    assert "<mark" in at.get("html")[0].proto.body  # the match is highlighted
+    at.selectbox(key="lfs.form.label").set_value(0).run()  # ham (classes are sorted: ham, spam)
+    at.button(key="lfs.save").click().run()
+    add_keyword_lf(at, "channel", "channel", 1)
+    add_keyword_lf(at, "my", "my", 1)
+    lines = [t.value for t in at.text]
+    assert any(line.startswith("song:") and line.endswith("→ ham") for line in lines)
+    summary = at.dataframe[0].value
+    assert list(summary.index) == ["song", "channel", "my"]
+    assert summary.loc["my", "coverage"] == pytest.approx(20 / 40)
+
+    at.switch_page("pages/results.py").run()
+    no_errors(at)
+    before = at.dataframe[0].value
+    assert before.loc["channel", "coverage"] == pytest.approx(10 / 40)
+    at.select_slider(key="results.threshold.channel").set_value(0.0).run()
+    no_errors(at)
+    after = at.dataframe[0].value
+    assert after.loc["channel", "extended_coverage"] > before.loc["channel", "extended_coverage"]
+    assert after.loc["channel", "extended_coverage"] == pytest.approx(1.0)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Labels (CSV)", "Labels (Parquet)", "L (.npy)", "L extended (.npy)"]
+
+
+@pytest.mark.slow
+def test_lfs_and_thresholds_survive_a_new_session(new_app):
+    first = new_app()
+    open_demo(first, "breast_cancer")
+    build_graph(first, None)
+    first.switch_page("pages/results.py").run()
+    name = first.select_slider[1].key
+    first.select_slider(key=name).set_value(0.55).run()
+    add_keyword_lf(first, "benign words", "benign", 0)
+
+    second = new_app()  # a new browser session: only the workspace on disk connects the two
+    second.switch_page("pages/labeling_functions.py").run()
+    assert any(t.value.startswith("benign words:") for t in second.text)
+    second.switch_page("pages/results.py").run()
+    no_errors(second)
+    assert second.select_slider(key=name).value == 0.55
+
+
+@pytest.mark.slow
+def test_bad_upload_shows_the_error_and_keeps_the_dataset(new_app):
+    at = new_app()
+    upload_comments(at)
+    at.file_uploader(key="data.upload").upload("broken.parquet", b"not a parquet file", "application/octet-stream")
+    at.run()
+    assert at.error and "parquet" in at.error[0].value.lower()
+    assert metric(at, "Rows") == "40"
+
+
+@pytest.mark.slow
+def test_bad_regex_shows_the_error_and_saves_nothing(new_app):
+    at = new_app()
+    upload_comments(at)
+    at.switch_page("pages/labeling_functions.py").run()
+    at.radio(key="lfs.form.type").set_value("regex").run()
+    at.text_input(key="lfs.form.name").input("broken").run()
+    at.text_input(key="lfs.form.pattern").input("(unclosed").run()
+    assert at.error and "pattern" in at.error[0].value
+    # The save button is not drawn for an invalid draft.
+    assert all(b.key != "lfs.save" for b in at.button)
+
+
+@pytest.mark.slow
+def test_edit_disable_reorder_and_delete_lfs(new_app):
+    at = new_app()
+    upload_comments(at)
+    add_keyword_lf(at, "song", "song", 0)
+    add_keyword_lf(at, "channel", "channel", 1)
+    at.button(key="lfs.up.channel").click().run()
+    assert list(at.dataframe[0].value.index) == ["channel", "song"]
+    at.checkbox(key="lfs.enabled.song").uncheck().run()
+    assert not at.dataframe[0].value.loc["song", "enabled"]
+    at.button(key="lfs.edit.channel").click().run()
+    assert at.text_input(key="lfs.form.keywords").value == "channel"
+    at.text_input(key="lfs.form.keywords").input("channel, gift").run()
+    at.button(key="lfs.save").click().run()
+    no_errors(at)
+    assert at.dataframe[0].value.loc["channel", "coverage"] == pytest.approx(15 / 40)
+    at.button(key="lfs.delete.song").click().run()
+    assert list(at.dataframe[0].value.index) == ["channel"]
+
+
+@pytest.mark.slow
+def test_import_votes_and_lf_json(new_app):
+    at = new_app()
+    upload_comments(at)
+    signed = np.zeros((40, 2), dtype=np.int8)
+    signed[::2, 0] = 1  # spam rows voted spam
+    signed[1::4, 1] = -1  # some ham rows voted ham
+    buffer = io.BytesIO()
+    np.save(buffer, signed)
+    at.switch_page("pages/labeling_functions.py").run()
+    at.file_uploader(key="lfs.votes_file").upload("tutorial.npy", buffer.getvalue(), "application/octet-stream").run()
+    at.checkbox(key="lfs.votes_signed").check().run()
+    at.selectbox(key="lfs.votes_positive").set_value(1).run()  # +1 = spam
+    at.button(key="lfs.import_votes").click().run()
+    no_errors(at)
+    summary = at.dataframe[0].value
+    assert list(summary.index) == ["tutorial_0", "tutorial_1"]
+    assert summary.loc["tutorial_0", "empirical_accuracy"] == pytest.approx(1.0)
+    assert summary.loc["tutorial_1", "coverage"] == pytest.approx(10 / 40)
+
+    song = {"type": "keyword", "name": "song", "label": 0, "keywords": ["song"]}
+    exported = json.dumps({"format": "epoxy-lfs", "version": 1, "lfs": [song]})
+    at.file_uploader(key="lfs.json_file").upload("lfs.json", exported.encode(), "application/json").run()
+    at.button(key="lfs.import_json").click().run()
+    no_errors(at)
+    assert list(at.dataframe[0].value.index) == ["tutorial_0", "tutorial_1", "song"]
+
+
+@pytest.mark.slow
+def test_default_minilm_embedder_builds_a_graph(new_app):
+    at = new_app()
+    upload_comments(at)
+    at.switch_page("pages/data.py").run()
+    assert at.radio(key="data.embedder").value == "minilm"  # the default
+    build_graph(at, embedder=None)
+    assert len(at.get("vega_lite_chart")) == 1  # the embedding map
