@@ -135,13 +135,22 @@ def _check_optional_column(value: Any, what: str) -> str | None:
     return None if value is None else _check_text(value, what, max_chars=MAX_NAME_CHARS)
 
 
+# RE2 escapes Python's re does not know (\pL, \p{Greek}, \x{2b}); a plain "\\." token keeps "\\p" intact.
+_RE2_ONLY_ESCAPE = re.compile(r"(\\(?:[pP](?:\{[^}]*\}|.)|x\{[^}]*\}))|\\.", re.DOTALL)
+
+
 def _python_regex_error(pattern: str) -> re.error | None:
-    """Python's opinion of ``pattern``: its ``re.error`` (which carries a position) or None."""
+    """Python's opinion of ``pattern``: its ``re.error`` (which carries a position) or None.
+
+    RE2-only escapes are first replaced by as many plain letters, so Python does not blame valid RE2 syntax
+    and the positions it reports still point into the original pattern.
+    """
+    python_view = _RE2_ONLY_ESCAPE.sub(lambda m: "a" * len(m[0]) if m[1] else m[0], pattern)
     with warnings.catch_warnings():
         # Python warns about constructs like "[[" that RE2 reads fine; those warnings are noise here.
         warnings.simplefilter("ignore")
         try:
-            re.compile(pattern)
+            re.compile(python_view)
         except re.error as exc:
             return exc
         except (RecursionError, OverflowError, ValueError):
@@ -150,7 +159,11 @@ def _python_regex_error(pattern: str) -> re.error | None:
 
 
 def _check_re2(pattern: str, what: str) -> None:
-    """Raise ValueError unless RE2 (pyarrow) compiles ``pattern``, saying what is wrong and where."""
+    """Raise ValueError unless RE2 (pyarrow) compiles ``pattern``, saying what is wrong and where.
+
+    RE2's messages carry no position, so a syntax error is described by Python's ``re`` (which has one);
+    a pattern Python accepts but RE2 refuses uses a Perl feature RE2 leaves out to stay linear-time.
+    """
     try:
         # An empty array would skip compilation, so give RE2 one empty string to look at.
         pc.match_substring_regex(pa.array([""], pa.large_string()), pattern=pattern)
@@ -159,11 +172,10 @@ def _check_re2(pattern: str, what: str) -> None:
         python_error = _python_regex_error(pattern)
         if python_error is not None and python_error.pos is not None:
             raise ValueError(f"invalid regex {pattern!r}: {python_error.msg} at position {python_error.pos}.") from None
-        # Python accepts it but RE2 does not: a Perl/Python-only feature.
         raise ValueError(
-            f"{what} {pattern!r} is not supported ({re2_message}): lookarounds ((?=, (?!, (?<=, (?<!), "
-            "backreferences (\\1, (?P=name)), possessive quantifiers and \\Z are not supported, because "
-            "patterns run on RE2, which guarantees linear time."
+            f"{what} {pattern!r} is not supported by RE2 ({re2_message}). Patterns run on RE2, which guarantees "
+            "linear time: lookarounds ((?=, (?!, (?<=, (?<!), backreferences (\\1, (?P=name)), possessive "
+            "quantifiers and \\Z are not supported, and a repetition count can be at most 1000."
         ) from None
 
 
@@ -492,7 +504,13 @@ class RegexLF(LabelingFunction):
         _check_optional_column(self.column, f"{prefix}: column")
         # The raw pattern must compile on its own before it is wrapped: "a)(b" is invalid, "(?:a)(b)" is not.
         _check_re2(self.pattern, f"{prefix}: pattern")
-        _check_re2(self.re2_pattern(), f"{prefix}: pattern")
+        try:
+            _check_re2(self.re2_pattern(), f"{prefix}: pattern")
+        except ValueError:
+            # Only an unterminated \Q quote swallows the closing parenthesis of the wrapper.
+            raise ValueError(
+                f"{prefix}: pattern {self.pattern!r} cannot take the case flag; end \\Q with \\E."
+            ) from None
 
     def required_columns(self, text_column: str) -> tuple[str, ...]:
         """Columns this LF reads: its own ``column`` or the text column."""
