@@ -113,7 +113,7 @@ def l2_normalize(
     Examples
     --------
     >>> out = l2_normalize(np.array([[3.0, 4.0], [0.0, 0.0]]))
-    >>> np.round(out[0], 6).tolist(), round(float(np.linalg.norm(out[1])), 6)
+    >>> [round(float(v), 6) for v in out[0]], round(float(np.linalg.norm(out[1])), 6)
     ([0.6, 0.8], 1.0)
     """
     out = np.array(vectors, dtype=np.float32, copy=True)
@@ -399,11 +399,14 @@ def _tfidf_embed(
     from threadpoolctl import threadpool_limits
 
     n = len(texts)
+    # An n-gram found in a single text adds nothing to any similarity between two texts,
+    # yet such n-grams are most of the vocabulary: dropping them makes the SVD 2-3x faster.
+    min_df = 2 if n > 2 else 1
     blocks = []
     for vectorizer in (
-        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32),
+        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=min_df, dtype=np.float32),
         # char_wb n-grams also cover emoji, other scripts and misspellings that words miss.
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, dtype=np.float32),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=min_df, dtype=np.float32),
     ):
         try:
             blocks.append(vectorizer.fit_transform(texts))
@@ -622,7 +625,8 @@ def load_embeddings_npy(file_or_bytes: Any, n_rows: int, normalize: bool = True)
         )
     if array.shape[1] == 0:
         raise ValueError("The embeddings have 0 dimensions.")
-    vectors = array.astype(np.float32)
+    with np.errstate(over="ignore"):  # reported below as non-finite, with the row
+        vectors = array.astype(np.float32)
     finite = np.isfinite(vectors).all(axis=1)
     if not finite.all():
         bad = np.flatnonzero(~finite)
