@@ -1,0 +1,143 @@
+"""Tests for epoxy_core.cache: keys, atomic npz entries, corruption recovery, cached embeddings and graphs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from epoxy_core import cache
+from epoxy_core.cache import (
+    cache_dir,
+    cached_embed_texts,
+    cached_knn_graph,
+    content_key,
+    data_dir,
+    load_array,
+    save_array,
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_dir(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("EPOXY_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def test_data_dir_follows_the_environment(isolated_data_dir, monkeypatch):
+    assert data_dir() == isolated_data_dir
+    assert cache_dir() == isolated_data_dir / "cache"
+    monkeypatch.delenv("EPOXY_DATA_DIR")
+    assert data_dir() == Path(cache.__file__).resolve().parents[1] / "data"
+
+
+def test_content_key_separates_parts_types_and_settings():
+    texts = ["a", "b"]
+    assert content_key(texts, 30) == content_key(["a", "b"], 30)
+    assert content_key(texts, 30) != content_key(texts, 31)
+    assert content_key(["ab", "c"]) != content_key(["a", "bc"])
+    assert content_key("1") != content_key(1)
+    a = np.arange(6, dtype=np.float32)
+    assert content_key(a) != content_key(a.reshape(2, 3))  # same bytes, other shape
+    assert content_key(a) != content_key(a.astype(np.float64))
+    assert content_key(a[::2]) == content_key(np.ascontiguousarray(a[::2]))
+    assert content_key({"k": 1, "m": "x"}) == content_key({"m": "x", "k": 1})
+    with pytest.raises(ValueError, match="cannot hash"):
+        content_key(object())
+
+
+def test_save_and_load_round_trip(isolated_data_dir):
+    arrays = {"x": np.arange(12, dtype=np.float32).reshape(3, 4), "i": np.array([1, -1], dtype=np.int64)}
+    path = save_array("k1", arrays, {"model": "tfidf", "n": 3})
+    assert path.parent == isolated_data_dir / "cache"
+    hit = load_array("k1")
+    assert hit is not None
+    loaded, meta = hit
+    assert meta == {"model": "tfidf", "n": 3}
+    for name, array in arrays.items():
+        np.testing.assert_array_equal(loaded[name], array)
+        assert loaded[name].dtype == array.dtype
+    assert load_array("other") is None
+    # No temporary files are left behind.
+    assert sorted(p.name for p in path.parent.iterdir()) == ["k1.npz"]
+
+
+def test_truncated_file_is_a_miss_and_is_deleted():
+    path = save_array("k2", {"x": np.random.default_rng(0).standard_normal((50, 8))}, {})
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    assert load_array("k2") is None
+    assert not path.exists()
+
+
+def test_corrupted_bytes_fail_the_crc_check():
+    path = save_array("k3", {"x": np.zeros((100, 8))}, {})
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 8] = b"\xff" * 8  # inside x's payload: only the CRC notices
+    path.write_bytes(bytes(data))
+    assert load_array("k3") is None
+    assert not path.exists()
+
+
+def test_file_written_for_another_key_is_rejected():
+    path = save_array("k4", {"x": np.ones(3)}, {})
+    path.rename(path.with_name("k5.npz"))
+    assert load_array("k5") is None
+
+
+def test_bad_keys_and_object_arrays_are_refused():
+    with pytest.raises(ValueError, match="Cache keys"):
+        save_array("../escape", {"x": np.ones(2)}, {})
+    with pytest.raises(ValueError, match="numeric numpy array"):
+        save_array("k6", {"x": np.array([1, "a"], dtype=object)}, {})
+
+
+def test_cached_embed_texts_hits_and_invalidates(monkeypatch):
+    calls: list[str] = []
+    real = cache.embed_texts
+
+    def counting(texts, model="minilm", progress=None):
+        calls.append(model)
+        return real(texts, model=model, progress=progress)
+
+    monkeypatch.setattr(cache, "embed_texts", counting)
+    texts = ["free phone click here", "great song", "free phone now", "nice video", ""]
+    first = cached_embed_texts(texts, model="tfidf")
+    progress: list[tuple[int, int]] = []
+    second = cached_embed_texts(texts, model="tfidf", progress=lambda d, t: progress.append((d, t)))
+    np.testing.assert_array_equal(first, second)
+    assert calls == ["tfidf"] and progress == [(5, 5)]
+    cached_embed_texts([*texts[:-1], "changed"], model="tfidf")  # changed text -> rebuild
+    assert calls == ["tfidf", "tfidf"]
+
+
+def test_cached_knn_graph_hits_invalidates_and_recovers(monkeypatch):
+    built: list[tuple[int, str]] = []
+    real = cache.build_knn_graph
+
+    def counting(embeddings, n_neighbors=30, metric="cosine", method="auto", random_state=0):
+        built.append((n_neighbors, metric))
+        return real(embeddings, n_neighbors=n_neighbors, metric=metric, method=method, random_state=random_state)
+
+    monkeypatch.setattr(cache, "build_knn_graph", counting)
+    X = np.random.default_rng(0).standard_normal((40, 5)).astype(np.float32)
+    first = cached_knn_graph(X, n_neighbors=4)
+    second = cached_knn_graph(X, n_neighbors=4)
+    assert built == [(4, "cosine")]
+    np.testing.assert_array_equal(first.indices, second.indices)
+    np.testing.assert_array_equal(first.similarities, second.similarities)
+    assert second.method == "exact" and second.embeddings is not None
+    np.testing.assert_allclose(np.linalg.norm(second.embeddings, axis=1), 1.0, atol=1e-6)
+
+    cached_knn_graph(X, n_neighbors=5)  # other settings -> rebuild
+    cached_knn_graph(X, n_neighbors=4, metric="euclidean")
+    assert built == [(4, "cosine"), (5, "cosine"), (4, "euclidean")]
+
+    # Truncate every cached graph: the next call rebuilds instead of failing.
+    for path in cache_dir().glob("*.npz"):
+        path.write_bytes(path.read_bytes()[:100])
+    third = cached_knn_graph(X, n_neighbors=4)
+    assert built[-1] == (4, "cosine") and len(built) == 4
+    np.testing.assert_array_equal(third.indices, first.indices)
