@@ -254,12 +254,18 @@ class _Frame:
         self.text_column = text_column
         self.cardinality = cardinality
         self._text: dict[str, pa.Array | pa.ChunkedArray] = {}
+        self._ascii: dict[str, npt.NDArray[np.bool_]] = {}
         self._rows: list[_Row] | None = None
 
     def text(self, column: str) -> pa.Array | pa.ChunkedArray:
         if column not in self._text:
             self._text[column] = _to_arrow_text(self.df[column])
         return self._text[column]
+
+    def is_ascii(self, column: str) -> npt.NDArray[np.bool_]:
+        if column not in self._ascii:
+            self._ascii[column] = _bool_mask(pc.string_is_ascii(self.text(column)))
+        return self._ascii[column]
 
     def rows(self) -> list[_Row]:
         if self._rows is None:
@@ -275,6 +281,13 @@ def _bool_mask(result: Any) -> npt.NDArray[np.bool_]:
     if isinstance(result, pa.Array | pa.ChunkedArray):
         return np.asarray(pc.fill_null(result, False).to_numpy(zero_copy_only=False), dtype=bool)
     return np.asarray(pd.Series(result).to_numpy(dtype=bool, na_value=False), dtype=bool)
+
+
+def _match_rows(text: pa.Array | pa.ChunkedArray, rows: npt.NDArray[np.intp], pattern: str) -> npt.NDArray[np.bool_]:
+    """Whether ``pattern`` matches each of the rows ``rows`` of ``text`` (others are not looked at)."""
+    if rows.size == 0:
+        return np.zeros(0, dtype=bool)
+    return _bool_mask(pc.match_substring_regex(text.take(pa.array(rows)), pattern=pattern))
 
 
 def _mask_votes(mask: npt.NDArray[np.bool_], label: int) -> npt.NDArray[np.int64]:
@@ -423,32 +436,82 @@ class KeywordLF(LabelingFunction):
         """Columns this LF reads: its own ``column`` or the text column."""
         return (self.column or text_column,)
 
-    def re2_pattern(self) -> str:
-        """The single RE2 alternation that finds any keyword (what :meth:`apply` runs).
+    def re2_pattern(self, boundary: str = _RE2_NOT_WORD) -> str:
+        r"""The single RE2 alternation that finds any keyword, with Unicode word boundaries.
 
+        Parameters
+        ----------
+        boundary : str
+            RE2 class of characters that end a word.  :meth:`apply` first runs the pattern with ASCII ``\W``
+            (fast), which finds a superset of the matches, then confirms doubtful rows with the default.
+
+        Examples
+        --------
         >>> print(KeywordLF("k", 0, ["my", "c++", "spam"]).re2_pattern())
-        (?i:(?:^|[^\\pL\\pN_])(?:my|spam)(?:[^\\pL\\pN_]|$)|(?:^|[^\\pL\\pN_])(?:c\\x{2b}\\x{2b}))
+        (?:^|[^\pL\pN_])(?i:my|spam)(?:[^\pL\pN_]|$)|(?:^|[^\pL\pN_])(?i:c\x{2b}\x{2b})
         """
-        # Keywords are grouped by which ends need a boundary, so the boundary classes appear at most 4 times:
-        # repeating the Unicode classes once per keyword blows up RE2's DFA (measured: 11 one-letter
-        # keywords took 10 s on 100k texts instead of 0.02 s).
+        # Keywords are grouped by which ends need a boundary, so each boundary class appears at most 4 times:
+        # repeating the Unicode class once per keyword blows up RE2's DFA (measured: 11 one-letter keywords
+        # took 10 s on 100k texts instead of 0.02 s).  The case flag covers only the keywords, not the class.
+        flag = "(?:" if self.case_sensitive else "(?i:"
+        alternatives = []
+        for (lead, trail), keywords in self._boundary_groups().items():
+            # RE2 has no lookarounds: the boundary character is consumed, which is harmless for a yes/no match
+            # (RE2 tries every start) but is why match_spans uses python_pattern() instead.
+            alternatives.append(
+                (f"(?:^|{boundary})" if lead else "")
+                + flag
+                + "|".join(map(_re2_escape, keywords))
+                + ")"
+                + (f"(?:{boundary}|$)" if trail else "")
+            )
+        return "|".join(alternatives)
+
+    def _boundary_groups(self) -> dict[tuple[bool, bool], list[str]]:
+        """Keywords keyed by (needs a boundary before, needs a boundary after)."""
         groups: dict[tuple[bool, bool], list[str]] = {}
         for keyword in self.keywords:
             lead = self.whole_word and _is_word_char(keyword[0])
             trail = self.whole_word and _is_word_char(keyword[-1])
-            groups.setdefault((lead, trail), []).append(_re2_escape(keyword))
-        alternatives = []
-        for (lead, trail), bodies in groups.items():
-            # RE2 has no lookarounds: the boundary character is consumed, which is harmless for a yes/no match
-            # (RE2 tries every start) but is why match_spans uses python_pattern() instead.
-            alternatives.append(
-                (f"(?:^|{_RE2_NOT_WORD})" if lead else "")
-                + "(?:"
-                + "|".join(bodies)
-                + ")"
-                + (f"(?:{_RE2_NOT_WORD}|$)" if trail else "")
-            )
-        return ("(?:" if self.case_sensitive else "(?i:") + "|".join(alternatives) + ")"
+            groups.setdefault((lead, trail), []).append(keyword)
+        return groups
+
+    def _next_to_non_ascii_pattern(self) -> str:
+        """RE2 pattern: a keyword whose boundary side touches a non-ASCII character."""
+        flag = "(?:" if self.case_sensitive else "(?i:"
+        parts = []
+        for (lead, trail), keywords in self._boundary_groups().items():
+            body = flag + "|".join(map(_re2_escape, keywords)) + ")"
+            if lead:
+                parts.append(r"[^\x00-\x7f]" + body)
+            if trail:
+                parts.append(body + r"[^\x00-\x7f]")
+        return "|".join(parts)
+
+    def _mask(self, frame: _Frame) -> npt.NDArray[np.bool_]:
+        r"""Rows where a keyword occurs, in stages that each look at fewer rows.
+
+        One pass with the Unicode boundary class costs ~0.3 s per 100k comments (RE2's DFA for
+        ``[^\pL\pN_]`` is large), against ~0.015 s for a plain substring search.  So: (1) substring search;
+        (2) on those rows, ASCII ``\W`` boundaries, a superset of the Unicode answer that equals it unless a
+        keyword touches a non-ASCII character; (3) on rows with non-ASCII text, find such contacts;
+        (4) only there, the exact Unicode pattern.
+        """
+        column = self.column or frame.text_column
+        text = frame.text(column)
+        flag = "(?:" if self.case_sensitive else "(?i:"
+        mask = _bool_mask(
+            pc.match_substring_regex(text, pattern=flag + "|".join(map(_re2_escape, self.keywords)) + ")")
+        )
+        if not self.whole_word or not any(lead or trail for lead, trail in self._boundary_groups()):
+            return mask
+        rows = np.flatnonzero(mask)
+        found = _match_rows(text, rows, self.re2_pattern(r"\W"))
+        mask[rows] = found
+        rows = rows[found & ~frame.is_ascii(column)[rows]]
+        rows = rows[_match_rows(text, rows, self._next_to_non_ascii_pattern())]
+        mask[rows] = _match_rows(text, rows, self.re2_pattern())
+        return mask
 
     def python_pattern(self) -> str:
         """The equivalent Python ``re`` pattern, with lookarounds, used only for highlighting spans.
@@ -469,8 +532,7 @@ class KeywordLF(LabelingFunction):
         return ("" if self.case_sensitive else "(?i)") + "|".join(alternatives)
 
     def _votes(self, frame: _Frame) -> npt.NDArray[np.int64]:
-        text = frame.text(self.column or frame.text_column)
-        return _mask_votes(_bool_mask(pc.match_substring_regex(text, pattern=self.re2_pattern())), self.label)
+        return _mask_votes(self._mask(frame), self.label)
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,13 @@ def test_keyword_whole_word_understands_unicode_letters():
     assert votes(KeywordLF("uber", 0, ["über"]), texts) == [-1, -1, -1, -1, 0, -1]
 
 
+def test_keyword_next_to_non_ascii_characters():
+    # Letters glue words together whatever the script; symbols and emoji separate them.
+    texts = ["émy", "my€", "my😀", "é my", "émy my", "myé", "\ufeffmy", "MY٣", "my_"]
+    assert votes(KeywordLF("my", 1, ["my"]), texts) == [-1, 1, 1, 1, 1, -1, 1, -1, -1]
+    assert votes(KeywordLF("my", 1, ["my"], whole_word=False), texts) == [1] * 9
+
+
 def test_keyword_with_spaces_tabs_and_newlines():
     texts = ["check  out", "check out", "a\tb", "x\ny"]
     assert votes(KeywordLF("co", 0, ["check out"]), texts) == [-1, 0, -1, -1]
@@ -617,12 +624,14 @@ def test_json_size_limit_applies_before_parsing():
 # ---------------------------------------------------------------------------------------------- properties
 
 
-ascii_text = st.text(alphabet="abAB _-.\n", max_size=40)
-ascii_keyword = st.text(alphabet="abAB _-.", min_size=1, max_size=4).filter(lambda s: s.strip())
+# Non-ASCII letters (é, É), a non-ASCII digit (٣) and symbol (€) exercise the Unicode word-boundary stages.
+ALPHABET = "abAB _-.éÉ€٣"
+texts_strategy = st.text(alphabet=ALPHABET + "\n", max_size=40)
+keyword_strategy = st.text(alphabet=ALPHABET, min_size=1, max_size=4).filter(lambda s: s.strip())
 
 
 @settings(max_examples=150, deadline=None, database=None)
-@given(texts=st.lists(ascii_text, min_size=1, max_size=8), keyword=ascii_keyword, case_sensitive=st.booleans())
+@given(texts=st.lists(texts_strategy, min_size=1, max_size=8), keyword=keyword_strategy, case_sensitive=st.booleans())
 def test_substring_keyword_agrees_with_python_in(texts, keyword, case_sensitive):
     lf = KeywordLF("k", 1, [keyword], whole_word=False, case_sensitive=case_sensitive)
     got = lf.apply(pd.DataFrame({"text": texts})).tolist()
@@ -636,7 +645,7 @@ def test_substring_keyword_agrees_with_python_in(texts, keyword, case_sensitive)
 
 
 @settings(max_examples=150, deadline=None, database=None)
-@given(texts=st.lists(ascii_text, min_size=1, max_size=8), keyword=ascii_keyword)
+@given(texts=st.lists(texts_strategy, min_size=1, max_size=8), keyword=keyword_strategy)
 def test_whole_word_keyword_agrees_with_python_lookarounds(texts, keyword):
     lf = KeywordLF("k", 0, [keyword])
     pattern = re.escape(keyword)
