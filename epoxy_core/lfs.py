@@ -230,7 +230,7 @@ def _to_arrow_text(values: pd.Series | Sequence[Any]) -> pa.Array | pa.ChunkedAr
         try:
             # Fast path: already strings (object or pandas string dtype), converted without a Python loop.
             return pa.array(values, type=pa.large_string(), from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        except (pa.ArrowException, TypeError, ValueError, UnicodeEncodeError):
             pass
     items = values.tolist() if isinstance(values, pd.Series) else list(values)
     return pa.array([None if _is_missing_scalar(v) else _safe_str(v) for v in items], type=pa.large_string())
@@ -684,7 +684,7 @@ class ColumnRuleLF(LabelingFunction):
             )
         return number
 
-    def _timestamp(self, value: Any) -> pd.Timestamp:
+    def _timestamp(self, value: Any, column_tz: Any) -> pd.Timestamp:
         try:
             timestamp = pd.Timestamp(value)
         except (ValueError, TypeError):
@@ -694,6 +694,12 @@ class ColumnRuleLF(LabelingFunction):
                 f"{self._name_prefix()}: column {self.column!r} holds dates, so '{self.op}' needs a date such as "
                 f"'2015-01-31'; got {value!r:.60}."
             )
+        # A date typed without a zone means that date in the column's zone; pandas refuses to compare
+        # zone-aware with zone-naive values.
+        if column_tz is not None and timestamp.tzinfo is None:
+            return timestamp.tz_localize(column_tz)
+        if column_tz is None and timestamp.tzinfo is not None:
+            return timestamp.tz_convert("UTC").tz_localize(None)
         return timestamp
 
     def _votes(self, frame: _Frame) -> npt.NDArray[np.int64]:
@@ -713,7 +719,7 @@ class ColumnRuleLF(LabelingFunction):
             operands: Any = [self._number(v) for v in values]
             data: Any = series
         elif pd.api.types.is_datetime64_any_dtype(dtype):
-            operands = [self._timestamp(v) for v in values]
+            operands = [self._timestamp(v, getattr(dtype, "tz", None)) for v in values]
             data = series
         else:
             if self.op in _ORDER_OPS:

@@ -280,6 +280,11 @@ def test_column_rule_on_text_and_categorical_columns():
 def test_column_rule_on_date_column():
     df = pd.DataFrame({"date": pd.to_datetime(["2014-01-01", "2015-06-01", None])})
     assert ColumnRuleLF("r", 1, "date", ">=", "2015-01-01").apply(df).tolist() == [-1, 1, -1]
+    aware = pd.DataFrame({"date": pd.to_datetime(["2014-01-01 23:00", "2015-06-01 00:00", None]).tz_localize("UTC")})
+    assert ColumnRuleLF("r", 1, "date", ">=", "2014-01-01 22:00").apply(aware).tolist() == [1, 1, -1]
+    assert ColumnRuleLF("r", 1, "date", "<", "2014-01-02T00:30+02:00").apply(aware).tolist() == [-1, -1, -1]
+    assert ColumnRuleLF("r", 1, "date", "<", "2014-01-02T01:30+02:00").apply(aware).tolist() == [1, -1, -1]
+    assert ColumnRuleLF("r", 1, "date", "<", "2014-01-01T03:00+02:00").apply(df).tolist() == [1, -1, -1]
     with pytest.raises(ValueError, match="holds dates, so '<' needs a date"):
         ColumnRuleLF("r", 1, "date", "<", "soon").apply(df)
 
