@@ -199,13 +199,15 @@ def nearest_voters(
     return NearestVoters(index, similarity, vote)
 
 
-def thresholds_array(thresholds: float | Any, n_lfs: int) -> npt.NDArray[np.float32]:
-    """Broadcast a scalar or per-LF threshold to a float32 vector of length ``n_lfs``.
+def thresholds_array(thresholds: float | Any, n_lfs: int) -> npt.NDArray[np.float64]:
+    """Broadcast a scalar or per-LF threshold to a float64 vector of length ``n_lfs``.
+
+    Kept in float64 so that a threshold just above a float32 similarity is not rounded onto it.
 
     ``+inf`` means "never extend"; NaN is refused.
 
     >>> thresholds_array(0.8, 3).tolist()
-    [0.800000011920929, 0.800000011920929, 0.800000011920929]
+    [0.8, 0.8, 0.8]
     """
     values = np.asarray(thresholds, dtype=np.float64)
     if values.ndim == 0:
@@ -214,7 +216,7 @@ def thresholds_array(thresholds: float | Any, n_lfs: int) -> npt.NDArray[np.floa
         raise ValueError(f"Expected one threshold or {n_lfs} (one per LF); got shape {values.shape}.")
     if np.isnan(values).any():
         raise ValueError("Thresholds must be numbers (use +inf to switch extension off for an LF), not NaN.")
-    return values.astype(np.float32)
+    return values
 
 
 def extend(

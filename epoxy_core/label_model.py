@@ -205,7 +205,8 @@ class TripletLabelModel:
             feature_precision, fallback = self._fit_symmetric(V, fixed_balance)
         else:
             feature_precision, fallback = self._fit_class_conditional(V, fixed_balance)
-        self.fallback_lfs_ = np.unique(self.feature_lfs_[fallback]).tolist()
+        never_votes = np.flatnonzero(self.coverages_ == 0)
+        self.fallback_lfs_ = np.union1d(self.feature_lfs_[fallback], never_votes).astype(int).tolist()
 
         # An LF's accuracy when voting: its features' precisions weighted by how often it votes each class.
         votes = self._mean * n
@@ -281,19 +282,24 @@ class TripletLabelModel:
         # precision = q (mu + (1 - q) delta) / mu with q the prior of the class it votes.
         fallback_delta = np.clip(mean * (self.fallback_accuracy / prior_of_vote - 1.0) / (1.0 - prior_of_vote), 0, None)
         delta = np.where(missing, fallback_delta, delta)
-        given_class = np.clip(mean + (1.0 - prior_of_vote) * delta, low, high)  # P(v_f = 1 | Y = c_f)
-        given_other = np.clip(mean - prior_of_vote * delta, low, high)  # P(v_f = 1 | Y != c_f)
+        # P(v_f = 1 | Y = c_f) and P(v_f = 1 | Y != c_f).  Precision uses them as estimated (clipped to
+        # probabilities only); the posterior uses them bounded away from 0 and 1 so no LF is ever certain.
+        raw_class = np.clip(mean + (1.0 - prior_of_vote) * delta, 0.0, 1.0)
+        raw_other = np.clip(mean - prior_of_vote * delta, 0.0, 1.0)
+        given_class, given_other = np.clip(raw_class, low, high), np.clip(raw_other, low, high)
         w_vote = np.log(given_class / given_other)
         w_abstain = np.log((1.0 - given_class) / (1.0 - given_other))
         one_hot = classes[None, :] == np.arange(self.cardinality)[:, None]  # (C, F)
+        fires = prior_of_vote * raw_class + (1.0 - prior_of_vote) * raw_other
+        precision = np.divide(
+            prior_of_vote * raw_class, fires, out=np.full_like(fires, self.fallback_accuracy), where=fires > 0
+        )
         return {
             "weights": np.where(one_hot, w_vote - w_abstain, 0.0),
             "constants": (one_hot * w_abstain).sum(axis=1),
             "base_weights": np.log(given_other) - np.log1p(-given_other),
             "base_constant": np.log1p(-given_other).sum(),
-            "precision": prior_of_vote
-            * given_class
-            / (prior_of_vote * given_class + (1.0 - prior_of_vote) * given_other),
+            "precision": precision,
             "missing": missing,
         }
 
@@ -331,7 +337,8 @@ class TripletLabelModel:
                 balance = np.full(self.cardinality, 1.0 / self.cardinality)
                 for _ in range(30):  # fixed point: the prior equals the mean posterior
                     self._set_class_conditional(self._class_conditional_params(balance), balance)
-                    updated = np.clip(self._posterior_of_indicators(sample).mean(axis=0), 0.01, None)
+                    # The fixed point is the independent model's; FlyingSquid's doubled prior would run away.
+                    updated = np.clip(self._posterior_of_indicators(sample, prior_weight=1.0).mean(axis=0), 0.01, None)
                     updated /= updated.sum()
                     if np.abs(updated - balance).max() < 1e-4:
                         balance = updated
@@ -355,9 +362,10 @@ class TripletLabelModel:
             raise ValueError(f"The model was fitted on {self.n_lfs_} LFs but L has {L.shape[1]} columns.")
         return L
 
-    def _posterior_of_indicators(self, V: np.ndarray) -> npt.NDArray[np.float64]:
+    def _posterior_of_indicators(self, V: np.ndarray, prior_weight: float | None = None) -> npt.NDArray[np.float64]:
         evidence = (V @ self._weights.T).astype(np.float64) + self._constants
-        prior_weight = 2.0 if self.posterior == "flyingsquid" else 1.0
+        if prior_weight is None:
+            prior_weight = 2.0 if self.posterior == "flyingsquid" else 1.0
         if self.method == "class_conditional":
             logits = prior_weight * np.log(self.class_balance_) + evidence
             logits -= logits.max(axis=1, keepdims=True)

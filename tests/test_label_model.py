@@ -208,12 +208,6 @@ def test_flyingsquid_posterior_counts_the_prior_twice():
     np.testing.assert_allclose(flyingsquid.predict_proba(L), expected, atol=1e-6)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="label_model.py _fit_class_conditional: the multi-class prior fixed point calls "
-    "_posterior_of_indicators, which applies posterior='flyingsquid' (prior counted twice), so the "
-    "estimated class balance runs away to [0.98, 0.01, 0.01] and accuracies_ collapse.",
-)
 def test_flyingsquid_posterior_does_not_change_the_estimated_balance():
     L, _ = one_class_votes(np.random.default_rng(4), 3000, BALANCE_3, multiclass_specs(BALANCE_3))
     independent = TripletLabelModel(cardinality=3).fit(L, class_balance="estimate")
@@ -222,12 +216,6 @@ def test_flyingsquid_posterior_does_not_change_the_estimated_balance():
     np.testing.assert_allclose(flyingsquid.accuracies_, independent.accuracies_, atol=1e-3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="label_model.py _class_conditional_params computes 'precision' (hence accuracies_) from "
-    "P(vote|y) already clipped to accuracy_bounds, although the docstring says the bounds only act "
-    "inside the posterior: a sparse precise LF (P(vote|other class) < 0.01) is underestimated by ~0.07.",
-)
 def test_accuracies_do_not_depend_on_accuracy_bounds():
     # LF 3: coverage 3 %, precision 0.95, so P(vote | other class) = 0.05 * 0.03 / 0.4 = 0.00375 < 0.01.
     specs = [(1, 0.9, 0.2), (1, 0.8, 0.3), (0, 0.9, 0.3), (0, 0.95, 0.03), (0, 0.75, 0.25)]
@@ -321,11 +309,6 @@ def test_fewer_than_three_lfs_fall_back_to_the_default_accuracy():
         assert model.fallback_lfs_ == [0, 1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="label_model.py fit: fallback_lfs_ is built from features only, so an LF that never votes gets "
-    "accuracies_ == fallback_accuracy but is missing from fallback_lfs_.",
-)
 def test_lf_that_never_votes_is_listed_as_fallback(binary_data):
     L, _ = binary_data
     L = np.column_stack([L, np.full(L.shape[0], -1, dtype=np.int8)])
