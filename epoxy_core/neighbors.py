@@ -61,7 +61,8 @@ EXACT_MAX_ROWS: int = 20_000
 _BLOCK_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+# eq=False: a field-by-field == on numpy arrays is ambiguous; graphs compare (and hash) by identity.
+@dataclass(frozen=True, eq=False)
 class KNNGraph:
     """A k-nearest-neighbour graph over the rows of an embedding matrix.
 
@@ -140,7 +141,9 @@ def prepare_embeddings(embeddings: Any, metric: str = "cosine") -> npt.NDArray[n
     For ``"cosine"`` the rows are L2-normalised (an all-zero row gets a deterministic
     random unit vector, see :func:`epoxy_core.embeddings.l2_normalize`, so it is similar
     to nothing rather than equally similar to everything); for ``"euclidean"`` they are
-    returned unchanged (as float32).
+    returned unchanged (as float32).  Input that is already float32, C-contiguous and
+    (for cosine) unit-length is returned as is, without a copy: at a million rows each
+    copy costs 1.5 GB.  Do not modify it in place afterwards.
 
     Raises
     ------
@@ -150,7 +153,9 @@ def prepare_embeddings(embeddings: Any, metric: str = "cosine") -> npt.NDArray[n
     _check_metric(metric)
     array = _check_matrix(embeddings)
     if metric == "cosine":
-        return l2_normalize(array)
+        norms = np.sqrt(np.einsum("ij,ij->i", array, array))
+        if not np.all(np.abs(norms - 1.0) <= 1e-4):
+            return l2_normalize(array)
     return array
 
 

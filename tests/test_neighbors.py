@@ -10,6 +10,7 @@ from epoxy_core.neighbors import (
     KNNGraph,
     build_knn_graph,
     exact_knn,
+    prepare_embeddings,
     resolve_method,
     similarity_to,
     warm_up_jit,
@@ -122,6 +123,15 @@ def test_graph_keeps_normalised_embeddings_and_zero_rows_are_similar_to_nothing(
     # The zero row is not everyone's neighbour at similarity 0 ahead of real neighbours.
     assert graph.indices[0, 0] == 2
     assert np.all(np.diff(graph.similarities, axis=1) <= 0)
+
+
+def test_prepare_embeddings_copies_only_when_needed():
+    unit = np.array([[0.6, 0.8], [1.0, 0.0]], dtype=np.float32)
+    assert prepare_embeddings(unit, "cosine") is unit  # already unit float32: no 1.5 GB copy at 1M rows
+    scaled = unit * 2
+    np.testing.assert_allclose(prepare_embeddings(scaled, "cosine"), unit, atol=1e-6)
+    np.testing.assert_array_equal(scaled, unit * 2)  # the input is not modified
+    np.testing.assert_array_equal(prepare_embeddings(scaled, "euclidean"), scaled)
 
 
 def test_auto_method_threshold():
