@@ -130,13 +130,6 @@ def l2_normalize(
     return out
 
 
-def _normalize_in_place(block: npt.NDArray[np.float32]) -> None:
-    """L2-normalise a batch in place (model outputs are never zero; guard anyway)."""
-    norms = np.sqrt(np.einsum("ij,ij->i", block, block))
-    np.maximum(norms, 1e-12, out=norms)
-    block /= norms[:, None]
-
-
 # --------------------------------------------------------------------------------------
 # Embedder catalogue
 # --------------------------------------------------------------------------------------
@@ -364,9 +357,8 @@ class _OnnxEmbedder:
                 for row, member in enumerate(members):
                     ids[row, : lengths[member]] = token_ids[member]
                     mask[row, : lengths[member]] = 1
-                block = self._run(ids, mask)
-                _normalize_in_place(block)
-                out[chunk[members]] = block
+                rows = chunk[members]
+                out[rows] = l2_normalize(self._run(ids, mask), seeds=[texts[i] for i in rows])
                 done += members.size
                 _call_progress(progress, done, n)
         return out
@@ -408,11 +400,11 @@ def _embed_batched(
     order = np.argsort(np.fromiter((len(t) for t in texts), dtype=np.int64, count=n), kind="stable")
     for start in range(0, n, batch_size):
         rows = order[start : start + batch_size]
-        block = embed_batch([texts[i] for i in rows])
+        batch = [texts[i] for i in rows]
+        block = embed_batch(batch)
         if block.shape != (rows.size, dim):
             raise ValueError(f"The model returned shape {block.shape} for a batch of {rows.size} texts.")
-        _normalize_in_place(block)
-        out[rows] = block
+        out[rows] = l2_normalize(block, seeds=batch)
         _call_progress(progress, min(start + batch_size, n), n)
     return out
 
