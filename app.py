@@ -8,17 +8,17 @@ import streamlit as st
 
 from app_support import compute, session, state
 
-st.set_page_config(page_title="Epoxy Studio", page_icon="🧪", layout="wide")
+st.set_page_config(page_title="Epoxy Studio", page_icon=":material/science:", layout="wide")
 state.init()
 # Compiling PyNNDescent's JIT takes ~25 s; start it now, in the background, once per process.
 compute.start_jit_warm_up()
 
 navigation = st.navigation(
     [
-        st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-        st.Page("pages/data.py", title="Data & embeddings", icon="📄"),
-        st.Page("pages/labeling_functions.py", title="Labeling functions", icon="🏷️"),
-        st.Page("pages/results.py", title="Extension & results", icon="📈"),
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/data.py", title="Data & embeddings", icon=":material/table:"),
+        st.Page("pages/labeling_functions.py", title="Labeling functions", icon=":material/label:"),
+        st.Page("pages/results.py", title="Extension & results", icon=":material/insights:"),
     ]
 )
 session.project_sidebar()

@@ -255,7 +255,21 @@ def class_balance_for(dataset: Dataset, mode: str) -> Any:
 def _fit(L: np.ndarray, cardinality: int, balance: Any) -> tuple[Any, str]:
     if L.shape[1] >= MIN_LFS_FOR_TRIPLET:
         return TripletLabelModel(cardinality=cardinality).fit(L, class_balance=balance), "label model"
-    return MajorityVote(cardinality).fit(L), "majority vote (fewer than 3 LFs)"
+    return MajorityVote(cardinality).fit(L), "majority vote"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _baseline(
+    content_hash: str, lf_keys: tuple[str, ...], balance_mode: str, _dataset: Dataset
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The label model without extension: independent of thresholds, so cached apart from them."""
+    L = label_matrix(_dataset, [json.loads(k) for k in lf_keys])
+    model, _ = _fit(L, _dataset.cardinality, class_balance_for(_dataset, balance_mode))
+    proba = model.predict_proba(L)
+    metrics = analysis.label_model_metrics(
+        _dataset.y, proba=proba, class_names=_dataset.class_names, abstain_mask=(L == ABSTAIN).all(axis=1)
+    )
+    return proba, metrics
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -277,8 +291,7 @@ def _results(
     balance = class_balance_for(dataset, balance_mode)
     model, model_name = _fit(L_ext, dataset.cardinality, balance)
     proba = model.predict_proba(L_ext)
-    base_model, _ = _fit(L, dataset.cardinality, balance)
-    proba_base = base_model.predict_proba(L)
+    proba_base, base_metrics = _baseline(content_hash, lf_keys, balance_mode, dataset)
     mv = MajorityVote(dataset.cardinality).fit(L_ext)
     summary = analysis.lf_summary(
         L,
@@ -289,7 +302,6 @@ def _results(
         class_names=dataset.class_names,
     )
     no_votes_ext = (L_ext == ABSTAIN).all(axis=1)
-    no_votes = (L == ABSTAIN).all(axis=1)
     metrics = {
         f"{model_name}, extended": analysis.label_model_metrics(
             dataset.y, proba=proba, class_names=dataset.class_names, abstain_mask=no_votes_ext
@@ -297,10 +309,8 @@ def _results(
         "majority vote, extended": analysis.label_model_metrics(
             dataset.y, proba=mv.predict_proba(L_ext), class_names=dataset.class_names, abstain_mask=no_votes_ext
         ),
-        f"{model_name}, no extension": analysis.label_model_metrics(
-            dataset.y, proba=proba_base, class_names=dataset.class_names, abstain_mask=no_votes
-        ),
-    }
+        f"{model_name}, no extension": base_metrics,
+    }  # with fewer than 3 LFs the first two keys coincide: the dict keeps one row
     used_balance = getattr(model, "class_balance_", None)
     if used_balance is None:
         used_balance = np.full(dataset.cardinality, 1.0 / dataset.cardinality)

@@ -370,17 +370,31 @@ def render_lf_list(dataset: Dataset) -> None:
         st.session_state[f"lfs.enabled.{name}"] = bool(d.get("enabled", True))
         on.checkbox("on", key=f"lfs.enabled.{name}", on_change=toggle_lf, args=(name,), label_visibility="collapsed")
         text.text(f"{name}: {lf_description(d, dataset.class_names)}")
-        up.button("↑", key=f"lfs.up.{name}", on_click=move_lf, args=(name, -1), disabled=i == 0, help="Move up")
-        down.button("↓", key=f"lfs.down.{name}", on_click=move_lf, args=(name, 1), disabled=i == last, help="Move down")
+        up.button(
+            ":material/arrow_upward:",
+            key=f"lfs.up.{name}",
+            on_click=move_lf,
+            args=(name, -1),
+            disabled=i == 0,
+            help="Move up",
+        )
+        down.button(
+            ":material/arrow_downward:",
+            key=f"lfs.down.{name}",
+            on_click=move_lf,
+            args=(name, 1),
+            disabled=i == last,
+            help="Move down",
+        )
         edit.button(
-            "✎",
+            ":material/edit:",
             key=f"lfs.edit.{name}",
             on_click=start_editing,
             args=(name,),
             disabled=d["type"] == "vote_column",
             help="Edit (imported votes cannot be edited)",
         )
-        delete.button("🗑", key=f"lfs.delete.{name}", on_click=delete_lf, args=(name,), help="Delete")
+        delete.button(":material/delete:", key=f"lfs.delete.{name}", on_click=delete_lf, args=(name,), help="Delete")
 
 
 def render_import_export(dataset: Dataset) -> None:

@@ -100,21 +100,22 @@ def accuracy_comparison(summary: pd.DataFrame) -> alt.Chart:
     Parameters
     ----------
     summary : pandas.DataFrame
-        One row per LF with ``estimated_accuracy`` and, optionally, ``empirical_accuracy`` and
-        ``extended_empirical_accuracy`` (NaN where unknown, e.g. no dev labels).
+        One row per LF with at least one of ``estimated_accuracy`` (absent when no label model was
+        fitted), ``empirical_accuracy`` and ``extended_empirical_accuracy`` (NaN where unknown).
 
     Returns
     -------
     altair.Chart
         One row per LF, one coloured dot per accuracy kind; NaN values are left out.
     """
-    _require_columns(summary, ("estimated_accuracy",), "accuracy_comparison")
-    names = _lf_names(summary)
     kinds = {
         "estimated_accuracy": "estimated (label model)",
         "empirical_accuracy": "measured on dev",
         "extended_empirical_accuracy": "measured on dev, extended",
     }
+    if not any(column in summary.columns for column in kinds):
+        raise ValueError(f"accuracy_comparison needs at least one of {list(kinds)}; got {list(summary.columns)}.")
+    names = _lf_names(summary)
     parts = []
     for column, label in kinds.items():
         if column in summary.columns:

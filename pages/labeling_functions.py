@@ -10,7 +10,7 @@ state.show_flashes()
 dataset = session.current_dataset()
 if dataset is None:
     st.info("Load a dataset first (page 1).")
-    st.page_link("pages/data.py", label="Go to Data & embeddings", icon="📄")
+    st.page_link("pages/data.py", label="Go to Data & embeddings", icon=":material/table:")
     st.stop()
 
 editing = st.session_state[state.EDITING]
@@ -35,7 +35,13 @@ if draft is not None:
     c.metric("Conflicts", f"{stats['conflicts']:.1%}")
     accuracy = stats.get("empirical_accuracy")
     shown = "—" if accuracy != accuracy else f"{accuracy:.1%}"  # NaN: the LF votes on no dev row
-    d.metric("Dev accuracy", shown, f"{int(stats['correct'])} ✓ / {int(stats['incorrect'])} ✗", delta_color="off")
+    d.metric(
+        "Dev accuracy",
+        shown,
+        f"{int(stats['correct'])} ✓ / {int(stats['incorrect'])} ✗",
+        delta_color="off",
+        delta_arrow="off",
+    )
     save, cancel = st.columns([1, 5])
     save.button(
         "Save LF" if editing else "Add LF",

@@ -11,8 +11,8 @@ state.show_flashes()
 dataset, lf_dicts, settings = session.current_dataset(), session.enabled_lfs(), session.settings()
 if dataset is None or settings["graph_source"] is None or not lf_dicts:
     st.info("You need a dataset with embeddings and a graph (page 1) and at least one enabled LF (page 2).")
-    st.page_link("pages/data.py", label="Data & embeddings", icon="📄")
-    st.page_link("pages/labeling_functions.py", label="Labeling functions", icon="🏷️")
+    st.page_link("pages/data.py", label="Data & embeddings", icon=":material/table:")
+    st.page_link("pages/labeling_functions.py", label="Labeling functions", icon=":material/label:")
     st.stop()
 with st.spinner("Loading the embeddings and the neighbour graph…"):
     graph_key, graph = compute.graph(dataset, settings["graph_source"], int(settings["n_neighbors"]))
@@ -51,6 +51,8 @@ except ValueError as error:
     st.error(str(error))
     st.stop()
 
+if r.model_name != "label model":
+    st.info("The triplet label model needs at least 3 enabled LFs: showing majority vote meanwhile.")
 st.subheader("Label quality on dev labels" + ("" if r.dev_size else " (no dev labels: add a label column)"))
 cols = st.columns(len(r.comparison))
 for col, (model, row) in zip(cols, r.comparison.iterrows(), strict=True):

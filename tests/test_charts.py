@@ -52,6 +52,13 @@ def test_accuracy_comparison_drops_unknown_accuracies():
     }
 
 
+def test_accuracy_comparison_without_a_label_model_shows_measured_only():
+    rows = _values(charts.accuracy_comparison(pd.DataFrame({"empirical_accuracy": [0.5]}, index=["a"])))
+    assert [(r["LF"], r["kind"], r["accuracy"]) for r in rows] == [("a", "measured on dev", 0.5)]
+    with pytest.raises(ValueError, match="at least one of"):
+        charts.accuracy_comparison(pd.DataFrame({"coverage": [0.5]}))
+
+
 def test_embedding_map_keeps_class_colours_in_class_order_and_greys_unlabeled():
     points = pd.DataFrame({"x": [0.0, 1.0, 2.0], "y": [0.0, 1.0, 0.5], "label": ["spam", "unlabeled", "ham"]})
     spec = charts.embedding_map(points, class_names=["ham", "spam"]).to_dict()

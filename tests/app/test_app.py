@@ -109,6 +109,9 @@ def test_upload_add_lfs_change_threshold_and_export(new_app):
     assert "<mark" in at.get("html")[0].proto.body  # the match is highlighted
     at.selectbox(key="lfs.form.label").set_value(0).run()  # ham (classes are sorted: ham, spam)
     at.button(key="lfs.save").click().run()
+    at.switch_page("pages/results.py").run()  # one LF: majority vote stands in for the label model
+    no_errors(at)
+    assert [m.label for m in at.metric] == ["majority vote, extended", "majority vote, no extension"]
     add_keyword_lf(at, "channel", "channel", 1)
     add_keyword_lf(at, "my", "my", 1)
     lines = [t.value for t in at.text]
