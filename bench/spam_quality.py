@@ -15,8 +15,9 @@ Every setting is printed with its dev accuracy: plain where nothing was fitted o
 cross-validated (``TuningResult.cv_score``; a dev-frequency class balance is recomputed per fold), plus
 ``nested``, an outer 5-fold CV of the whole tuning procedure.  The recommended setting, whose test
 predictions are written, is chosen by the script: highest cross-validated dev accuracy among the extension
-settings; ties go to the default embedder (minilm), then to a shared threshold, then to the setting
-listed first.
+settings - the nested figure when computed, since ``cv_score`` is the better of two cross-validated
+procedures (shared vs per-LF) and so favours settings where per-LF tuning wins by a row; ties go to the
+default embedder (minilm), then to a shared threshold, then to the setting listed first.
 
 Run from the project root (about 1-3 minutes once the MiniLM embeddings are cached; the first MiniLM run
 embeds 1,836 texts, 10-150 s depending on the machine's load)::
@@ -210,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "\ndev acc: plain = nothing fitted on dev labels; cv = TuningResult.cv_score (5-fold CV of the tuning);"
             "\n  cv-bal = class balance from the training folds' labels; nested = outer 5-fold CV of the whole"
-            "\n  tuner (it never sees the held-out labels), also used as dev acc when tuning optimises macro-F1."
+            "\n  tuner (it never sees the held-out labels), also used as dev acc when tuning optimises macro-F1;"
+            "\n  the recommendation ranks by nested where computed (--quick: by dev acc)."
             "\ncoverage: rows with at least one vote, all 1,836 rows.  Picking the best of many settings on"
             f"\n  {n_dev} dev rows is itself optimistic: differences of 0.01-0.02 are one or two dev rows."
         )
