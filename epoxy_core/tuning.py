@@ -44,7 +44,11 @@ class TuningResult:
     per_lf : bool
         True when per-LF thresholds won on cross-validation and ``thresholds`` holds them.
     cv_score : float
-        Cross-validated dev score of the chosen procedure: the honest figure to report.
+        Cross-validated dev score of the chosen procedure.  Thresholds are chosen inside each fold, but
+        two things are decided on all dev rows: the class balance (dev-label frequencies) and, when
+        per-LF thresholds win, the choice between the two procedures, which makes the figure slightly
+        optimistic then.  For an unbiased figure wrap the whole call in an outer cross-validation
+        (the "nested" column of ``bench/spam_quality.py``).
     cv_score_shared, cv_score_per_lf : float
         Cross-validated dev scores of the two procedures (``nan`` when per-LF tuning was not run).
     fitted_score : float
