@@ -34,14 +34,23 @@ _OPTIONS = [round(x / 100, 2) for x in range(0, 101)] + [OFF]
 
 
 def _label(value: float) -> str:
-    return "off" if value == OFF else f"{value:.2f}"
+    return "off" if value == OFF else f"{value:.3g}"
 
 
 def _snap(value: float | None) -> float:
-    """A stored threshold as a slider option (None / inf = off; others rounded to 0.01 in [0, 1])."""
+    """A stored threshold as a slider value: None / inf = off, others clipped to [0, 1] and kept exact.
+
+    Tuned thresholds are kept exact (not rounded to the 0.01 grid) so the page shows the scores the
+    tuner measured; :func:`_options_with` adds such a value to its slider's options.
+    """
     if value is None or not math.isfinite(value):
         return OFF
-    return round(min(max(float(value), 0.0), 1.0), 2)
+    return min(max(float(value), 0.0), 1.0)
+
+
+def _options_with(value: float) -> list[float]:
+    """The slider grid, plus ``value`` in order if it is off the grid."""
+    return _OPTIONS if value in _OPTIONS else [*sorted([*_OPTIONS[:-1], value]), OFF]
 
 
 def thresholds_for(lf_dicts: list[dict]) -> list[float]:
@@ -68,10 +77,11 @@ def threshold_sliders(lf_dicts: list[dict]) -> None:
     """One slider per enabled LF plus a "set all" slider; every change is saved at once."""
     names = [d["name"] for d in lf_dicts]
     current = thresholds_for(lf_dicts)
+    default = _snap(session.settings()["default_threshold"])
     st.select_slider(
         "Set every LF's threshold to",
-        _OPTIONS,
-        value=_snap(session.settings()["default_threshold"]),
+        _options_with(default),
+        value=default,
         format_func=_label,
         key="results.threshold_all",
         on_change=_store_all,
@@ -82,7 +92,13 @@ def threshold_sliders(lf_dicts: list[dict]) -> None:
         key = f"results.threshold.{name}"
         st.session_state[key] = value  # the stored value wins (tuning or "set all" may have changed it)
         columns[i % 2].select_slider(
-            name, _OPTIONS, format_func=_label, key=key, on_change=_store, args=(name,), help="Minimum similarity"
+            name,
+            _options_with(value),
+            format_func=_label,
+            key=key,
+            on_change=_store,
+            args=(name,),
+            help="Minimum similarity",
         )
 
 
@@ -102,7 +118,11 @@ def tune(dataset: Dataset, graph_key: str, graph: KNNGraph, lf_dicts: list[dict]
     result = tune_thresholds(L, dataset.y, nearest, dataset.cardinality, class_balance=balance)
     pairs = zip(lf_dicts, result.thresholds, strict=True)
     chosen = {d["name"]: (float(t) if math.isfinite(t) else None) for d, t in pairs}
-    session.update_settings(thresholds={**session.settings()["thresholds"], **chosen})
+    shared = float(result.shared_threshold)
+    session.update_settings(
+        thresholds={**session.settings()["thresholds"], **chosen},
+        default_threshold=shared if math.isfinite(shared) else session.settings()["default_threshold"],
+    )
     st.session_state[state.TUNING] = {
         "cv_score": float(result.cv_score),
         "fitted_score": float(result.fitted_score),
@@ -114,10 +134,14 @@ def tune(dataset: Dataset, graph_key: str, graph: KNNGraph, lf_dicts: list[dict]
     }
 
 
-def least_certain(dataset: Dataset, proba: np.ndarray, n: int = 20) -> pd.DataFrame:
-    """The ``n`` rows whose largest class probability is smallest (the label model's doubts)."""
+def least_certain(dataset: Dataset, proba: np.ndarray, covered: np.ndarray, n: int = 20) -> pd.DataFrame:
+    """The ``n`` voted-on rows whose largest class probability is smallest (the label model's doubts).
+
+    Rows no LF votes on (``covered`` False) are left out: their probabilities are just the prior.
+    """
     confidence = proba.max(axis=1)
-    rows = np.argsort(confidence, kind="stable")[:n]
+    candidates = np.flatnonzero(covered)
+    rows = candidates[np.argsort(confidence[candidates], kind="stable")[:n]]
     table = pd.DataFrame({"row": rows, "text": [dataset.texts[i][:300] for i in rows]})
     for c, name in enumerate(dataset.class_names):
         table[f"P({name})"] = proba[rows, c].round(3)
@@ -152,3 +176,13 @@ def matrix_npy(L: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, np.ascontiguousarray(L), allow_pickle=False)
     return buffer.getvalue()
+
+
+def percent_columns(frame: pd.DataFrame) -> dict:
+    """``st.dataframe`` column config showing the fraction columns of an LF summary as percentages."""
+    fractions = ("coverage", "overlaps", "conflicts", "accuracy", "lift")
+    return {
+        column: st.column_config.NumberColumn(format="percent")
+        for column in frame.columns
+        if any(part in str(column) for part in fractions) and pd.api.types.is_float_dtype(frame[column])
+    }

@@ -257,7 +257,7 @@ def model_comparison(metrics: Mapping[str, Mapping[str, float]] | pd.DataFrame, 
         .mark_bar()
         .encode(
             x=alt.X(f"{metric}:Q", scale=alt.Scale(domain=[0, 1]), title=metric.replace("_", " ")),
-            y=alt.Y("model:N", sort=list(data["model"]), title=None),
+            y=alt.Y("model:N", sort=list(data["model"]), title=None, axis=alt.Axis(labelLimit=260)),
             tooltip=[alt.Tooltip("model:N"), alt.Tooltip(f"{metric}:Q", format=".3f")],
         )
     )

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_support import lf_editor, lf_preview, session, state
+from app_support import lf_editor, lf_preview, results_view, session, state
 from epoxy_core.labels import ABSTAIN
 
 st.title("Labeling functions")
@@ -66,7 +66,8 @@ st.divider()
 st.subheader("All labeling functions")
 lf_editor.render_lf_list(dataset)
 if session.current_lfs():
-    st.dataframe(lf_preview.set_summary(dataset, session.current_lfs()), width="stretch")
+    summary = lf_preview.set_summary(dataset, session.current_lfs())
+    st.dataframe(summary, width="stretch", column_config=results_view.percent_columns(summary))
 
 st.subheader("Import and export")
 lf_editor.render_import_export(dataset)

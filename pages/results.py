@@ -38,10 +38,11 @@ with st.expander("Extension thresholds (minimum cosine similarity to copy a vote
             st.error(str(error))
     tuned = st.session_state[state.TUNING]
     if tuned:
+        kind = "per-LF thresholds" if tuned["per_lf"] else "one shared threshold"
         st.success(
-            f"Tuned ({'per-LF' if tuned['per_lf'] else 'one shared'} thresholds): cross-validated dev "
-            f"{tuned['metric']} {tuned['cv_score']:.3f} (fitted on all dev rows {tuned['fitted_score']:.3f}, "
-            f"no extension {tuned['no_extension_score']:.3f}, {tuned['n_dev']} dev rows)."
+            f"Tuned ({kind}): cross-validated dev {tuned['metric']} {tuned['cv_score']:.3f}; fitted on all "
+            f"{tuned['n_dev']} dev rows {tuned['fitted_score']:.3f}; no extension {tuned['no_extension_score']:.3f}. "
+            "Tuning scores rows without any vote by the class prior; the figures below count them as misses."
         )
     results_view.threshold_sliders(lf_dicts)
 
@@ -56,19 +57,21 @@ if r.model_name != "label model":
 st.subheader("Label quality on dev labels" + ("" if r.dev_size else " (no dev labels: add a label column)"))
 cols = st.columns(len(r.comparison))
 for col, (model, row) in zip(cols, r.comparison.iterrows(), strict=True):
-    col.metric(model, "—" if row["accuracy"] != row["accuracy"] else f"{row['accuracy']:.1%}", help="Dev accuracy")
+    shown = "—" if row["accuracy"] != row["accuracy"] else f"{row['accuracy']:.1%}"
+    coverage = None if row["coverage"] != row["coverage"] else f"{row['coverage']:.0%} of dev rows labeled"
+    col.metric(model, shown, coverage, delta_color="off", delta_arrow="off", help="Dev accuracy; no label = miss")
 left, right = st.columns(2)
 left.altair_chart(charts.coverage_lift(r.summary), width="stretch")
 right.altair_chart(charts.accuracy_comparison(r.summary), width="stretch")
 left.altair_chart(charts.model_comparison(r.comparison), width="stretch")
 right.altair_chart(charts.class_balance(r.class_balance, dataset.class_names), width="stretch")
-st.dataframe(r.summary, width="stretch")
+st.dataframe(r.summary, width="stretch", column_config=results_view.percent_columns(r.summary))
 
+covered = (r.L_extended != ABSTAIN).any(axis=1)
 st.subheader("Rows the label model is least sure about")
-st.dataframe(results_view.least_certain(dataset, r.proba), width="stretch")
+st.dataframe(results_view.least_certain(dataset, r.proba, covered), width="stretch")
 
 st.subheader("Export")
-covered = (r.L_extended != ABSTAIN).any(axis=1)
 st.caption(f"{covered.mean():.1%} of rows get a label (at least one LF votes after extension); others are left empty.")
 a, b, c, d = st.columns(4)
 a.download_button(

@@ -230,3 +230,21 @@ def test_default_minilm_embedder_builds_a_graph(new_app):
     assert at.radio(key="data.embedder").value == "minilm"  # the default
     build_graph(at, embedder=None)
     assert len(at.get("vega_lite_chart")) == 1  # the embedding map
+
+
+@pytest.mark.slow
+def test_tuning_on_dev_labels_shows_the_cv_score_and_moves_the_sliders(new_app):
+    at = new_app()
+    open_demo(at, "support_messages")
+    build_graph(at)
+    at.switch_page("pages/results.py").run()
+    before = {s.key: s.value for s in at.select_slider}
+    at.button(key="results.tune").click().run()
+    no_errors(at)
+    assert any("cross-validated dev accuracy" in s.value for s in at.success)
+    after = {s.key: s.value for s in at.select_slider}
+    assert after != before
+    # The tuned thresholds are saved: a new session shows the same sliders.
+    again = new_app()
+    again.switch_page("pages/results.py").run()
+    assert {s.key: s.value for s in again.select_slider} == after

@@ -245,8 +245,9 @@ def test_docs_screenshots(server, browser):
     driver.get(server)
     wait_text(driver, "Epoxy Studio")
     nav(driver, "Data & embeddings")
-    tabs = driver.find_elements(By.CSS_SELECTOR, 'button[role="tab"]')
-    next(tab for tab in tabs if "Open a demo" in tab.text).click()
+    _wait(driver, 60).until(
+        lambda d: next((t for t in d.find_elements(By.CSS_SELECTOR, '[role="tab"]') if "demo" in t.text), False)
+    ).click()
     click_button(driver, "Open demo (replaces this project's data and LFs)")
     wait_text(driver, "Dev rows (labeled)")
     click_button(driver, "Build embeddings and graph")

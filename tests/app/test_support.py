@@ -113,3 +113,12 @@ def test_normalise_lf_dicts_fills_defaults_and_reports_bad_ones():
 def test_lf_description_uses_class_names():
     d = {"type": "column_rule", "name": "r", "label": 0, "column": "stars", "op": "<", "value": 2}
     assert lf_editor.lf_description(d, ["ham", "spam"]) == "stars < 2 → ham"
+
+
+def test_least_certain_skips_rows_without_votes_and_sorts_by_confidence():
+    dataset = _dataset()
+    proba = np.array([[0.6, 0.4], [0.5, 0.5], [0.9, 0.1]])
+    table = results_view.least_certain(dataset, proba, covered=np.array([True, False, True]), n=5)
+    assert table.index.tolist() == [0, 2]
+    assert table["confidence"].tolist() == [0.6, 0.9]
+    assert table["P(spam)"].tolist() == [0.4, 0.1]
