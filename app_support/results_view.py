@@ -78,10 +78,10 @@ def threshold_sliders(lf_dicts: list[dict]) -> None:
     names = [d["name"] for d in lf_dicts]
     current = thresholds_for(lf_dicts)
     default = _snap(session.settings()["default_threshold"])
+    st.session_state["results.threshold_all"] = default  # the saved value wins over the widget's memory
     st.select_slider(
         "Set every LF's threshold to",
         _options_with(default),
-        value=default,
         format_func=_label,
         key="results.threshold_all",
         on_change=_store_all,

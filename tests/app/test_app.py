@@ -248,3 +248,17 @@ def test_tuning_on_dev_labels_shows_the_cv_score_and_moves_the_sliders(new_app):
     again = new_app()
     again.switch_page("pages/results.py").run()
     assert {s.key: s.value for s in again.select_slider} == after
+
+
+@pytest.mark.slow
+def test_set_all_thresholds_moves_every_slider(new_app):
+    at = new_app()
+    open_demo(at, "breast_cancer")
+    build_graph(at, None)
+    at.switch_page("pages/results.py").run()
+    at.select_slider(key="results.threshold_all").set_value(0.9).run()
+    no_errors(at)
+    assert {s.value for s in at.select_slider} == {0.9}
+    at.select_slider(key="results.threshold_all").set_value(float("inf")).run()  # "off": no extension
+    summary = at.dataframe[0].value
+    assert (summary["coverage_lift"] == 0).all()
