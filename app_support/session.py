@@ -47,6 +47,18 @@ def workspace() -> Workspace:
     return _workspace(str(data_dir()))
 
 
+def _create_project() -> None:
+    """Button callback: create the typed project and select it (callbacks may set widget keys)."""
+    name = st.session_state.get("sidebar.new_project_name", "").strip()
+    try:
+        workspace().create_project(name)
+    except ValueError as error:  # invalid or taken name: the workspace says which
+        state.flash("error", str(error))
+        return
+    st.session_state["sidebar.project"] = name
+    st.session_state["sidebar.new_project_name"] = ""
+
+
 def project_sidebar() -> None:
     """Draw the project picker (and the "new project" box) in the sidebar and load the chosen project."""
     ws = workspace()
@@ -54,23 +66,16 @@ def project_sidebar() -> None:
     if not projects:
         ws.create_project(DEFAULT_PROJECT)
         projects = [DEFAULT_PROJECT]
-    current = st.session_state[state.PROJECT]
-    if current not in projects:
-        current = projects[0]
+    # The picker's own key holds the choice; it is reset only when it names no existing project.
+    if st.session_state.get("sidebar.project") not in projects:
+        remembered = st.session_state[state.PROJECT]
+        st.session_state["sidebar.project"] = remembered if remembered in projects else projects[0]
     with st.sidebar:
-        chosen = st.selectbox("Project", projects, index=projects.index(current), key="sidebar.project")
+        st.selectbox("Project", projects, key="sidebar.project")
         with st.expander("New project"):
-            name = st.text_input("Name", key="sidebar.new_project_name", placeholder="e.g. spam-v2")
-            if st.button("Create project", key="sidebar.create_project"):
-                try:
-                    ws.create_project(name.strip())
-                except ValueError as error:  # invalid or taken name: the workspace says which
-                    st.error(str(error))
-                else:
-                    st.session_state[state.PROJECT] = name.strip()
-                    st.session_state.pop("sidebar.project", None)  # let the picker show the new project
-                    st.rerun()
-    st.session_state[state.PROJECT] = chosen
+            st.text_input("Name", key="sidebar.new_project_name", placeholder="e.g. spam-v2")
+            st.button("Create project", key="sidebar.create_project", on_click=_create_project)
+    st.session_state[state.PROJECT] = st.session_state["sidebar.project"]
     sync()
 
 

@@ -10,6 +10,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from epoxy_core.workspace import Workspace
+from tests.app.conftest import APP, TIMEOUT
+
 PAGES = ["pages/home.py", "pages/data.py", "pages/labeling_functions.py", "pages/results.py"]
 
 SPAM = ["check out my channel", "subscribe to my channel please", "free gift card at my site", "visit my page now"]
@@ -80,7 +83,9 @@ def test_every_page_renders_on_an_empty_workspace(new_app):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("demo", "embedder"), [("support_messages", "tfidf"), ("breast_cancer", None)])
+@pytest.mark.parametrize(
+    ("demo", "embedder"), [("support_messages", "tfidf"), ("breast_cancer", None), ("digits", None)]
+)
 def test_every_page_renders_with_a_demo_loaded(new_app, demo, embedder):
     at = new_app()
     open_demo(at, demo)
@@ -262,3 +267,61 @@ def test_set_all_thresholds_moves_every_slider(new_app):
     at.select_slider(key="results.threshold_all").set_value(float("inf")).run()  # "off": no extension
     summary = at.dataframe[0].value
     assert (summary["coverage_lift"] == 0).all()
+
+
+@pytest.mark.slow
+def test_uploaded_npy_embeddings_build_the_graph(new_app):
+    at = new_app()
+    upload_comments(at)
+    at.switch_page("pages/data.py").run()
+    at.radio(key="data.embedder").set_value("npy").run()
+    vectors = np.eye(40, 8, dtype=np.float32) + 0.01  # any (40, d) float array
+    buffer = io.BytesIO()
+    np.save(buffer, vectors)
+    at.file_uploader(key="data.npy").upload("vectors.npy", buffer.getvalue(), "application/octet-stream").run()
+    at.button(key="data.build").click().run()
+    no_errors(at)
+    assert any("uploaded .npy" in s.value for s in at.success)
+    # A file with the wrong number of rows is refused with the loader's message.
+    buffer = io.BytesIO()
+    np.save(buffer, vectors[:10])
+    at.file_uploader(key="data.npy").upload("short.npy", buffer.getvalue(), "application/octet-stream").run()
+    at.button(key="data.build").click().run()
+    assert at.error and "40" in at.error[0].value
+
+
+@pytest.mark.slow
+def test_column_rule_lf_from_the_form(new_app):
+    at = new_app()
+    open_demo(at, "breast_cancer")
+    at.switch_page("pages/labeling_functions.py").run()
+    at.radio(key="lfs.form.type").set_value("column_rule").run()
+    at.text_input(key="lfs.form.name").input("huge radius").run()
+    at.selectbox(key="lfs.form.rule_column").set_value("mean radius").run()
+    at.selectbox(key="lfs.form.op").set_value(">").run()
+    at.text_input(key="lfs.form.value").input("20").run()
+    no_errors(at)
+    df = __import__("epoxy_core.datasets", fromlist=["load_demo"]).load_demo("breast_cancer").df
+    expected = (df["mean radius"] > 20).mean()
+    assert metric(at, "Coverage") == f"{expected:.1%}"
+    at.text_input(key="lfs.form.value").input("twenty").run()
+    assert at.error and "not a number" in at.error[0].value
+
+
+@pytest.mark.slow
+def test_projects_are_separate(new_app, data_dir):
+    upload_comments(new_app())
+    Workspace(data_dir).create_project("second")
+    # AppTest (1.67) drops the sidebar's elements from its tree on reruns of this multipage app, so the
+    # choice is made through the picker's session key, which is what the widget writes in a browser.
+    assert new_app().sidebar.selectbox(key="sidebar.project").options == ["default", "second"]
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.session_state["sidebar.project"] = "second"
+    at.run()
+    assert at.sidebar.selectbox(key="sidebar.project").value == "second"
+    at.switch_page("pages/data.py").run()
+    no_errors(at)
+    assert any("No data yet" in i.value for i in at.info)
+    other = new_app()
+    other.switch_page("pages/data.py").run()
+    assert metric(other, "Rows") == "40"

@@ -236,6 +236,18 @@ def test_upload_add_lf_see_lift_and_download_labels(server, browser, tmp_path):
     # Ham rows that mention "song" are labelled ham.
     assert (labels.loc[labels["text"].str.contains("song"), "predicted_label"] == "ham").all()
 
+    # A second project from the sidebar starts empty; the first keeps its data.
+    find(driver, '[data-testid="stSidebar"] [data-testid="stExpander"] summary').click()
+    name = find(driver, '[data-testid="stSidebar"] input[aria-label="Name"]')
+    name.click()
+    name.send_keys("second", Keys.ENTER)
+    wait_idle(driver)
+    buttons = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebar"] button')
+    next(b for b in buttons if b.text.strip() == "Create project").click()
+    wait_idle(driver)
+    nav(driver, "Data & embeddings")
+    wait_text(driver, "No data yet in this project")
+
 
 @pytest.mark.skipif(os.environ.get("EPOXY_DOCS_SCREENSHOTS") != "1", reason="set EPOXY_DOCS_SCREENSHOTS=1")
 def test_docs_screenshots(server, browser):
