@@ -22,19 +22,19 @@ with left:
     st.write("Upload a CSV, Parquet or JSONL file (or open a demo), then embed it and build the neighbour graph.")
     st.page_link("pages/data.py", label="Open the data page", icon=":material/table:")
     if dataset is not None:
-        st.caption(f"✅ {len(dataset):,} rows, {int(dataset.dev_mask.sum()):,} with a dev label.")
+        st.caption(f":material/check_circle: {len(dataset):,} rows, {int(dataset.dev_mask.sum()):,} with a dev label.")
 with middle:
     st.subheader("2 · Labeling functions")
     st.write("Write rules with a form and watch their coverage, conflicts and dev accuracy as you type.")
     st.page_link("pages/labeling_functions.py", label="Open the labeling-function page", icon=":material/label:")
     if lfs:
-        st.caption(f"✅ {len(lfs)} labeling functions, {len(session.enabled_lfs())} enabled.")
+        st.caption(f":material/check_circle: {len(lfs)} labeling functions, {len(session.enabled_lfs())} enabled.")
 with right:
     st.subheader("3 · Extension & results")
     st.write("Tune how far each LF extends, compare label models on dev labels and export the labels.")
     st.page_link("pages/results.py", label="Open the results page", icon=":material/insights:")
     if graph_ready:
-        st.caption("✅ Embeddings and graph built.")
+        st.caption(":material/check_circle: Embeddings and graph built.")
 
 st.divider()
 st.caption(

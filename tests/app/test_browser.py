@@ -238,7 +238,8 @@ def test_upload_add_lf_see_lift_and_download_labels(server, browser, tmp_path):
 
     # A second project from the sidebar starts empty; the first keeps its data.
     find(driver, '[data-testid="stSidebar"] [data-testid="stExpander"] summary').click()
-    name = find(driver, '[data-testid="stSidebar"] input[aria-label="Name"]')
+    sidebar_name = (By.CSS_SELECTOR, '[data-testid="stSidebar"] input[aria-label="Name"]')
+    name = _wait(driver, 30).until(EC.element_to_be_clickable(sidebar_name))  # after the expander opens
     name.click()
     name.send_keys("second", Keys.ENTER)
     wait_idle(driver)
@@ -265,9 +266,12 @@ def test_docs_screenshots(server, browser):
     click_button(driver, "Build embeddings and graph")
     wait_text(driver, "Graph built with", timeout=300)
     nav(driver, "Home", "Epoxy Studio")
+    wait_text(driver, "Embeddings and graph built")  # the last of the three steps has rendered
     shot(driver, DOCS_SHOTS, "home")
     nav(driver, "Data & embeddings")
     wait_text(driver, "Graph built with")
+    _wait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="stVegaLiteChart"]'))
+    time.sleep(1)  # let vega finish drawing
     shot(driver, DOCS_SHOTS, "data")
     nav(driver, "Labeling functions")
     type_into(driver, "Name", "refund requests")
@@ -278,4 +282,6 @@ def test_docs_screenshots(server, browser):
     wait_text(driver, "Label quality on dev labels")
     click_button(driver, "Tune on dev labels")
     wait_text(driver, "cross-validated dev")
+    _wait(driver, 60).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, '[data-testid="stVegaLiteChart"]')) >= 4)
+    time.sleep(1)  # let vega finish drawing
     shot(driver, DOCS_SHOTS, "results")
