@@ -4,10 +4,10 @@ no user text is rendered as raw HTML, and the server listens on localhost unless
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted(
