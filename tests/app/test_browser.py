@@ -42,7 +42,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
     pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -161,6 +161,25 @@ def click_button(driver, label: str) -> None:
     wait_idle(driver)
 
 
+def download(driver, label: str, folder: Path, name: str, attempts: int = 3) -> Path:
+    """Click a download button until ``folder/name`` arrives.
+
+    A click that lands while Streamlit is replacing the button during a rerun starts no download
+    (seen once in a full CI run), so the click is retried a few times before giving up.
+    """
+    target = folder / name
+    for _ in range(attempts):
+        click_button(driver, label)
+        try:
+            _wait(driver, 20).until(lambda d: target.exists() and target.stat().st_size > 0)
+        except TimeoutException:
+            continue
+        time.sleep(0.5)  # let Chrome finish renaming its .crdownload file
+        return target
+    found = sorted(path.name for path in folder.iterdir())
+    raise AssertionError(f"{label!r} downloaded nothing after {attempts} clicks; the folder holds {found}")
+
+
 def type_into(driver, aria_label: str, text: str) -> None:
     field = find(driver, f'[data-testid="stMain"] input[aria-label="{aria_label}"]')
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", field)
@@ -225,10 +244,7 @@ def test_upload_add_lf_see_lift_and_download_labels(server, browser, tmp_path):
     charts = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stVegaLiteChart"]')
     assert any(c.size["height"] > 100 for c in charts)
 
-    click_button(driver, "Labels (CSV)")
-    target = downloads / "labels.csv"
-    _wait(driver, 60).until(lambda d: target.exists() and target.stat().st_size > 0)
-    time.sleep(0.5)  # let Chrome rename its .crdownload file
+    target = download(driver, "Labels (CSV)", downloads, "labels.csv")
     labels = pd.read_csv(target)
     assert len(labels) == 40
     assert {"text", "predicted_label", "P(ham)", "P(spam)"} <= set(labels.columns)
