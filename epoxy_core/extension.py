@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from epoxy_core.labels import ABSTAIN, LabelMatrix, check_label_matrix
+from epoxy_core.neighbors import prepare_embeddings, similarity_block, squared_norms
 
 __all__ = ["Extender", "NearestVoters", "extend", "nearest_voters", "thresholds_array"]
 
@@ -85,13 +86,6 @@ class NearestVoters:
         )
 
 
-def _similarity_block(queries: np.ndarray, keys: np.ndarray, metric: str) -> np.ndarray:
-    """Dense similarity between two sets of rows, with the graph's definition of similarity."""
-    from epoxy_core.neighbors import similarity_to  # local import: neighbours pull in heavy deps lazily
-
-    return similarity_to(queries, keys, metric)
-
-
 def _nearest_voter_column(
     votes: np.ndarray,
     graph: GraphLike,
@@ -139,11 +133,15 @@ def _nearest_voter_column(
         missing = missing[graph.similarities[missing, k - 1] >= min_similarity]
     if missing.size == 0:
         return index, similarity, vote
-    voter_vectors = embeddings[voted_rows]
-    block_rows = max(1, _FALLBACK_BLOCK_CELLS // voted_rows.size)
+    # The voters are prepared once per LF and one buffer serves every block.
+    voter_vectors = prepare_embeddings(embeddings[voted_rows], graph.metric)
+    voter_norms = squared_norms(voter_vectors, graph.metric)
+    block_rows = int(min(missing.size, max(1, _FALLBACK_BLOCK_CELLS // voted_rows.size)))
+    buffer = np.empty((block_rows, voted_rows.size), dtype=np.float32)
     for start in range(0, missing.size, block_rows):
         block = missing[start : start + block_rows]
-        sims = _similarity_block(embeddings[block], voter_vectors, graph.metric)
+        queries = prepare_embeddings(embeddings[block], graph.metric)
+        sims = similarity_block(queries, voter_vectors, graph.metric, voter_norms, buffer[: block.size])
         best = sims.argmax(axis=1)
         index[block] = voted_rows[best]
         similarity[block] = sims[np.arange(block.size), best]

@@ -43,7 +43,9 @@ __all__ = [
     "exact_knn",
     "prepare_embeddings",
     "resolve_method",
+    "similarity_block",
     "similarity_to",
+    "squared_norms",
     "warm_up_jit",
 ]
 
@@ -159,14 +161,24 @@ def prepare_embeddings(embeddings: Any, metric: str = "cosine") -> npt.NDArray[n
     return array
 
 
-def _similarity_block(
+def squared_norms(prepared: npt.NDArray[np.float32], metric: str) -> npt.NDArray[np.float32] | None:
+    """Row norms squared, which :func:`similarity_block` needs for ``"euclidean"`` (``None`` for cosine)."""
+    return np.einsum("ij,ij->i", prepared, prepared) if metric == "euclidean" else None
+
+
+def similarity_block(
     queries: npt.NDArray[np.float32],
     base: npt.NDArray[np.float32],
     metric: str,
     base_sq_norms: npt.NDArray[np.float32] | None,
     out: npt.NDArray[np.float32],
 ) -> npt.NDArray[np.float32]:
-    """Fill ``out`` with the similarity of every query to every base row (prepared inputs)."""
+    """Fill ``out`` with the similarity of every query to every base row, without checks.
+
+    For loops over blocks: both inputs must come from :func:`prepare_embeddings` and
+    ``base_sq_norms`` from :func:`squared_norms`, computed once outside the loop.
+    :func:`similarity_to` is the checked, one-shot version.
+    """
     np.matmul(queries, base.T, out=out)
     if metric == "euclidean":
         # ||q - b||^2 = |q|^2 + |b|^2 - 2 q.b, computed in place to keep one buffer.
@@ -208,8 +220,7 @@ def similarity_to(embeddings_a: Any, embeddings_b: Any, metric: str = "cosine") 
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"Both embedding matrices need the same dimension; got {a.shape[1]} and {b.shape[1]}.")
     out = np.empty((a.shape[0], b.shape[0]), dtype=np.float32)
-    sq = np.einsum("ij,ij->i", b, b) if metric == "euclidean" else None
-    return _similarity_block(a, b, metric, sq, out)
+    return similarity_block(a, b, metric, squared_norms(b, metric), out)
 
 
 def _top_k_rows(
@@ -269,12 +280,12 @@ def _exact_search(
         block_rows = max(1, _BLOCK_BYTES // (4 * n))
     block_rows = int(min(block_rows, queries.size))
     buffer = np.empty((block_rows, n), dtype=np.float32)
-    sq_norms = np.einsum("ij,ij->i", prepared, prepared) if metric == "euclidean" else None
+    sq_norms = squared_norms(prepared, metric)
     # Fixed seed: the sample only sets a pruning threshold, results do not depend on it.
     rng = np.random.default_rng(0)
     for start in range(0, queries.size, block_rows):
         ids = queries[start : start + block_rows]
-        block = _similarity_block(prepared[ids], prepared, metric, sq_norms, buffer[: ids.size])
+        block = similarity_block(prepared[ids], prepared, metric, sq_norms, buffer[: ids.size])
         # Exclude self by index, never by value: duplicates also have similarity 1.
         block[np.arange(ids.size), ids] = -np.inf
         indices[start : start + ids.size], similarities[start : start + ids.size] = _top_k_rows(block, k, rng)
