@@ -187,8 +187,9 @@ class TripletLabelModel:
             Label matrix (``ABSTAIN`` = -1), typically the extended one.
         class_balance : array-like of shape (cardinality,), "estimate", "uniform" or None
             The prior ``P(y)``.  Pass frequencies from dev labels (:func:`class_balance_from_labels`) when
-            there are enough; ``"estimate"`` (the default, also for ``None``) picks, per class, the prior
-            that maximises the likelihood of the votes (bounded to [0.02, 0.98]).
+            there are enough; ``"estimate"`` (the default, also for ``None``) picks the prior that maximises
+            the likelihood of the votes (a grid over [0.02, 0.98] for two classes, the EM-style fixed point
+            "prior = mean posterior" for more).
 
         Returns
         -------
@@ -207,7 +208,6 @@ class TripletLabelModel:
         self.feature_lfs_ = np.array([i for i, _ in pairs], dtype=np.int64)
         self.feature_classes_ = np.array([c for _, c in pairs], dtype=np.int64)
         V = self._indicators(L)
-        self.__dict__.pop("_delta_at_half", None)
         self._mean = V.mean(axis=0, dtype=np.float64)
         with _single_threaded_blas(n):
             self._gram = (V.T @ V).astype(np.float64) / n
@@ -242,7 +242,7 @@ class TripletLabelModel:
     def _fit_symmetric(self, V: np.ndarray, fixed_balance: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """FlyingSquid's parametrisation, one class against the rest; returns feature precisions, fallback mask."""
         low, high = self.accuracy_bounds
-        positives = [1] if self.cardinality == 2 else list(range(self.cardinality))
+        positives = self._positive_classes()
         weights, precisions, fallback = [], [], np.zeros(len(self.feature_lfs_), dtype=bool)
         for positive in positives:
             sign = np.where(self.feature_classes_ == positive, 1.0, -1.0)
@@ -271,22 +271,17 @@ class TripletLabelModel:
         model = np.zeros_like(self.feature_classes_) if self.cardinality == 2 else self.feature_classes_
         return np.vstack(precisions)[model, np.arange(model.size)], fallback
 
-    def _class_conditional_params(self, balance: np.ndarray) -> dict[str, np.ndarray]:
+    def _class_conditional_params(self, balance: np.ndarray, delta: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Feature probabilities and posterior weights of the class-conditional model at prior ``balance``.
 
         With ``delta_f = P(v_f | Y=c_f) - P(v_f | Y!=c_f)`` (``c_f`` the class feature f votes),
         ``Cov(v_f, v_g) = delta_f delta_g K[c_f, c_g]`` where ``K = diag(pi) - pi pi^T``.  Dividing the
-        covariance by ``K`` leaves a rank-one matrix, whose triplets give each ``delta_f``.
+        covariance by ``K`` leaves a rank-one matrix, whose triplets give each ``delta_f``
+        (:meth:`_triplet_delta`, computed here unless the caller passes it).
         """
         low, high = self.accuracy_bounds
         classes, mean = self.feature_classes_, self._mean
-        if self.cardinality == 2:
-            # K = p(1-p) [[1, -1], [-1, 1]]: the prior only rescales every triplet estimate, so the
-            # triplets are computed once (at p = 1/2) and rescaled for each prior tried.
-            if not hasattr(self, "_delta_at_half"):
-                self._delta_at_half = self._triplet_delta(np.array([0.5, 0.5]))
-            delta = self._delta_at_half * 0.5 / np.sqrt(balance[0] * balance[1])
-        else:
+        if delta is None:
             delta = self._triplet_delta(balance)
         missing = np.isnan(delta)
         prior_of_vote = balance[classes]
@@ -342,8 +337,16 @@ class TripletLabelModel:
                 sample = V[np.random.default_rng(0).choice(V.shape[0], self.max_balance_rows, replace=False)]
             if self.cardinality == 2:
                 # Second moments cannot tell the prior apart; the full likelihood can.  A grid is exact enough.
+                # K = p(1-p) [[1, -1], [-1, 1]]: the prior only rescales every triplet estimate, so the
+                # triplets are computed once (at p = 1/2) and rescaled for each prior tried.
+                at_half = self._triplet_delta(np.array([0.5, 0.5]))
                 grid = [np.array([1.0 - q, q]) for q in np.linspace(0.02, 0.98, 49)]
-                scores = [self._log_likelihood(sample, self._class_conditional_params(b), b) for b in grid]
+                scores = [
+                    self._log_likelihood(
+                        sample, self._class_conditional_params(b, at_half * 0.5 / np.sqrt(b[0] * b[1])), b
+                    )
+                    for b in grid
+                ]
                 balance = grid[int(np.argmax(scores))]
             else:
                 balance = np.full(self.cardinality, 1.0 / self.cardinality)
@@ -352,10 +355,10 @@ class TripletLabelModel:
                     # The fixed point is the independent model's; FlyingSquid's doubled prior would run away.
                     updated = np.clip(self._posterior_of_indicators(sample, prior_weight=1.0).mean(axis=0), 0.01, None)
                     updated /= updated.sum()
-                    if np.abs(updated - balance).max() < 1e-4:
-                        balance = updated
-                        break
+                    converged = np.abs(updated - balance).max() < 1e-4
                     balance = updated
+                    if converged:
+                        break
         params = self._class_conditional_params(balance)
         self._set_class_conditional(params, balance)
         return params["precision"], params["missing"]
@@ -445,6 +448,10 @@ class MajorityVote:
             self.class_balance_ = _check_balance(class_balance, self.cardinality)
         return self
 
+    def _prior(self) -> npt.NDArray[np.float64]:
+        """The fitted class balance, or uniform when ``fit`` was never called (it learns nothing else)."""
+        return getattr(self, "class_balance_", np.full(self.cardinality, 1.0 / self.cardinality))
+
     def _counts(self, L: Any) -> npt.NDArray[np.float64]:
         L = check_label_matrix(L, self.cardinality)
         return np.stack([(L == c).sum(axis=1) for c in range(self.cardinality)], axis=1).astype(np.float64)
@@ -453,8 +460,7 @@ class MajorityVote:
         """Share of the votes each class received; rows without votes get the class balance."""
         counts = self._counts(L)
         totals = counts.sum(axis=1, keepdims=True)
-        balance = getattr(self, "class_balance_", np.full(self.cardinality, 1.0 / self.cardinality))
-        return np.divide(counts, totals, out=np.broadcast_to(balance, counts.shape).copy(), where=totals > 0)
+        return np.divide(counts, totals, out=np.broadcast_to(self._prior(), counts.shape).copy(), where=totals > 0)
 
     def predict(self, L: Any, tie_break: Literal["first", "abstain"] = "first") -> npt.NDArray[np.int64]:
         """Class with the most votes.
@@ -473,8 +479,7 @@ class MajorityVote:
             predictions[tied] = ABSTAIN
         elif tie_break == "first":
             no_votes = counts.sum(axis=1) == 0
-            balance = getattr(self, "class_balance_", np.full(self.cardinality, 1.0 / self.cardinality))
-            predictions[no_votes] = int(np.argmax(balance))
+            predictions[no_votes] = int(np.argmax(self._prior()))
         else:
             raise ValueError(f"tie_break must be 'first' or 'abstain', got {tie_break!r}.")
         return predictions

@@ -264,12 +264,7 @@ def tune_thresholds(
     use_per_lf = per_lf and np.isfinite(cv_per_lf) and cv_per_lf > cv_shared
     if use_per_lf:
         choice = _select_per_lf(evaluator, y_dev, everything, metric, m, shared, candidates, min_gain, passes)
-    no_extension = evaluator.predictions((len(grid) - 1,) * m) if np.isinf(grid[-1]) else None
-    no_extension_score = (
-        _score(y_dev, no_extension, metric)
-        if no_extension is not None
-        else _score(y_dev, factory().fit(L, class_balance=balance).predict(L[dev_rows]), metric)
-    )
+    no_extension = factory().fit(L, class_balance=balance).predict(L[dev_rows])
     return TuningResult(
         thresholds=grid[list(choice)].astype(np.float64),
         shared_threshold=float(grid[shared]),
@@ -278,7 +273,7 @@ def tune_thresholds(
         cv_score_shared=cv_shared,
         cv_score_per_lf=cv_per_lf,
         fitted_score=_score(y_dev, evaluator.predictions(choice), metric),
-        no_extension_score=no_extension_score,
+        no_extension_score=_score(y_dev, no_extension, metric),
         metric=metric,
         n_dev=int(dev_rows.size),
         grid=grid,
