@@ -737,14 +737,6 @@ def _digits_demo() -> Demo:
     bunch = load_digits()
     class_names = [str(digit) for digit in range(10)]
     pixels = pd.DataFrame(bunch.data.astype(np.int64), columns=[f"px_{i}" for i in range(64)])
-    frame = pd.concat(
-        [
-            pd.DataFrame({"description": [f"digit image #{i}" for i in range(len(pixels))]}),
-            pixels,
-            pd.DataFrame({"label": _dev_labels(bunch.target, class_names)}),
-        ],
-        axis=1,
-    )
     # Single pixels are weak evidence (precision 0.5–0.9 on the full data): honest starting points
     # whose votes the embedding extension can spread.  Pixel values run 0..16.
     lfs = [
@@ -753,8 +745,7 @@ def _digits_demo() -> Demo:
         _column_lf("lower-left ink -> 4", "4", "px_41", ">", 8, class_names),
         _column_lf("bottom row empty -> 7", "7", "px_60", "<", 2, class_names),
     ]
-    spec = DatasetSpec(text_column="description", label_column="label", class_names=class_names)
-    return Demo(frame, spec, lfs, list(pixels.columns))
+    return _numeric_demo("digit image", pixels, bunch.target, class_names, lfs)
 
 
 def _breast_cancer_demo() -> Demo:
@@ -763,14 +754,6 @@ def _breast_cancer_demo() -> Demo:
     bunch = load_breast_cancer(as_frame=True)
     class_names = [str(name) for name in bunch.target_names]  # ["malignant", "benign"]
     features = bunch.data.reset_index(drop=True)
-    frame = pd.concat(
-        [
-            pd.DataFrame({"description": [f"tumour sample #{i}" for i in range(len(features))]}),
-            features,
-            pd.DataFrame({"label": _dev_labels(bunch.target.to_numpy(), class_names)}),
-        ],
-        axis=1,
-    )
     # Thresholds read off the feature distributions; each rule covers 30–50 % of rows at 0.92–0.99 precision.
     lfs = [
         _column_lf("large worst radius", "malignant", "worst radius", ">", 17, class_names),
@@ -780,6 +763,22 @@ def _breast_cancer_demo() -> Demo:
         _column_lf("few worst concave points", "benign", "worst concave points", "<", 0.1, class_names),
         _column_lf("small worst radius", "benign", "worst radius", "<", 14, class_names),
     ]
+    return _numeric_demo("tumour sample", features, bunch.target.to_numpy(), class_names, lfs)
+
+
+def _numeric_demo(
+    what: str, features: pd.DataFrame, target: np.ndarray, class_names: list[str], lfs: list[dict[str, Any]]
+) -> Demo:
+    """A demo over numeric columns: a "<what> #i" description column (so text pages work), the features,
+    dev labels on a seeded ~10 % of rows, and the features as the embedding."""
+    frame = pd.concat(
+        [
+            pd.DataFrame({"description": [f"{what} #{i}" for i in range(len(features))]}),
+            features,
+            pd.DataFrame({"label": _dev_labels(target, class_names)}),
+        ],
+        axis=1,
+    )
     spec = DatasetSpec(text_column="description", label_column="label", class_names=class_names)
     return Demo(frame, spec, lfs, list(features.columns))
 
