@@ -1,5 +1,7 @@
 """Guarantees that hold for the whole code base: nothing a user supplies is run as code or unpickled,
-no user text is rendered as raw HTML, and the server listens on localhost unless told otherwise."""
+markdown never renders raw HTML, and the server listens on localhost unless told otherwise.
+
+(The LF preview's ``st.html`` is built from escaped pieces; tests/app/test_support.py checks that.)"""
 
 from __future__ import annotations
 
