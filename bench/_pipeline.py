@@ -26,8 +26,8 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from epoxy_core.extension import NearestVoters, extend
-from epoxy_core.label_model import MajorityVote, TripletLabelModel, class_balance_from_labels
 from epoxy_core.labels import ABSTAIN
+from epoxy_core.model import MajorityVote, TripletLabelModel, class_balance_from_labels
 from epoxy_core.tuning import TuningResult, tune_thresholds
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

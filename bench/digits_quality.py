@@ -37,12 +37,12 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from bench import _pipeline as pl
-from epoxy_core.datasets import load_demo, prepare_dataset
-from epoxy_core.embeddings import embeddings_from_columns, l2_normalize
+from epoxy_core.data import load_demo, prepare_dataset
+from epoxy_core.embed import embeddings_from_columns, l2_normalize
 from epoxy_core.extension import nearest_voters
-from epoxy_core.label_model import TripletLabelModel
 from epoxy_core.labels import ABSTAIN
-from epoxy_core.lfs import ColumnRuleLF, LabelingFunction, apply_lfs, lf_from_dict
+from epoxy_core.lf import ColumnRuleLF, LabelingFunction, apply_lfs, lf_from_dict
+from epoxy_core.model import TripletLabelModel
 from epoxy_core.neighbors import build_knn_graph
 from epoxy_core.tuning import default_threshold_grid
 

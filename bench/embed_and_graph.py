@@ -30,9 +30,8 @@ os.environ["EPOXY_DATA_DIR"] = tempfile.mkdtemp(prefix="epoxy-bench-")
 
 import numpy as np  # noqa: E402
 
-from epoxy_core.cache import cached_embed_texts, cached_knn_graph  # noqa: E402
-from epoxy_core.embeddings import available_embedders, embed_texts  # noqa: E402
-from epoxy_core.neighbors import build_knn_graph  # noqa: E402
+from epoxy_core.embed import available_embedders, cached_embed_texts, embed_texts  # noqa: E402
+from epoxy_core.neighbors import build_knn_graph, cached_knn_graph  # noqa: E402
 
 SHARED_CSV = ROOT.parent / "shared" / "data" / "youtube_spam" / "youtube_spam.csv"
 ROWS: list[tuple[str, str, str]] = []

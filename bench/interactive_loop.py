@@ -58,9 +58,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 
 from epoxy_core.analysis import lf_summary
 from epoxy_core.extension import Extender, NearestVoters, extend, nearest_voters
-from epoxy_core.label_model import TripletLabelModel, class_balance_from_labels
 from epoxy_core.labels import ABSTAIN
-from epoxy_core.lfs import KeywordLF, LabelingFunction, RegexLF, apply_lfs
+from epoxy_core.lf import KeywordLF, LabelingFunction, RegexLF, apply_lfs
+from epoxy_core.model import TripletLabelModel, class_balance_from_labels
 from epoxy_core.neighbors import KNNGraph, build_knn_graph, resolve_method, warm_up_jit
 
 # ------------------------------------------------------------------------------------------------

@@ -40,11 +40,11 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from bench import _pipeline as pl
-from epoxy_core.cache import cached_embed_texts
+from epoxy_core.embed import cached_embed_texts
 from epoxy_core.extension import nearest_voters
-from epoxy_core.label_model import TripletLabelModel
 from epoxy_core.labels import ABSTAIN, from_signed
-from epoxy_core.lfs import ColumnRuleLF, KeywordLF, LabelingFunction, RegexLF, VoteColumnLF, apply_lfs
+from epoxy_core.lf import ColumnRuleLF, KeywordLF, LabelingFunction, RegexLF, VoteColumnLF, apply_lfs
+from epoxy_core.model import TripletLabelModel
 from epoxy_core.neighbors import build_knn_graph
 from epoxy_core.tuning import default_threshold_grid
 

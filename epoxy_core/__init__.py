@@ -17,13 +17,12 @@ The whole pipeline from a notebook::
 Heavy dependencies (onnxruntime, PyNNDescent/numba) load only when first used.
 """
 
-from epoxy_core.analysis import compare_models, label_model_metrics, lf_summary, metrics_table
-from epoxy_core.datasets import Dataset, DatasetSpec, list_demos, load_demo, prepare_dataset, read_table
-from epoxy_core.embeddings import available_embedders, embed_texts, embeddings_from_columns, load_embeddings_npy
+from epoxy_core.analysis import lf_summary
+from epoxy_core.data import Dataset, DatasetSpec, list_demos, load_demo, prepare_dataset, read_table
+from epoxy_core.embed import available_embedders, embed_texts, embeddings_from_columns, load_embeddings_npy
 from epoxy_core.extension import Extender, NearestVoters, extend, nearest_voters
-from epoxy_core.label_model import MajorityVote, TripletLabelModel, class_balance_from_labels
 from epoxy_core.labels import ABSTAIN, check_label_matrix, check_labels, from_signed, to_signed
-from epoxy_core.lfs import (
+from epoxy_core.lf import (
     ColumnRuleLF,
     KeywordLF,
     LabelingFunction,
@@ -39,6 +38,8 @@ from epoxy_core.lfs import (
     lfs_to_json,
     match_spans,
 )
+from epoxy_core.metrics import compare_models, label_model_metrics, metrics_table
+from epoxy_core.model import MajorityVote, TripletLabelModel, class_balance_from_labels
 from epoxy_core.neighbors import KNNGraph, build_knn_graph
 from epoxy_core.tuning import TuningResult, tune_thresholds
 from epoxy_core.workspace import ConflictError, Workspace

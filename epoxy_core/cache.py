@@ -18,42 +18,21 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from epoxy_core.embeddings import DEFAULT_MODEL, ProgressCallback, embed_texts, embedder_fingerprint
-from epoxy_core.neighbors import KNNGraph, build_knn_graph, prepare_embeddings, resolve_method
+from epoxy_core.config import data_dir
 
-__all__ = [
-    "cache_dir",
-    "cached_embed_texts",
-    "cached_knn_graph",
-    "content_key",
-    "data_dir",
-    "load_array",
-    "save_array",
-]
+__all__ = ["cache_dir", "content_key", "load_array", "save_array"]
 
-ENV_DATA_DIR = "EPOXY_DATA_DIR"
 CACHE_FORMAT = 1
 """Bumped whenever the file layout changes; older files then read as misses."""
 
 _META = "__meta__"
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
-_PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
-def data_dir() -> Path:
-    """The directory for caches and workspaces: ``$EPOXY_DATA_DIR``, else ``<project root>/data``.
-
-    The directory is not created here; writers create what they need.
-    """
-    configured = os.environ.get(ENV_DATA_DIR)
-    return Path(configured).expanduser() if configured else _PROJECT_ROOT / "data"
 
 
 def cache_dir() -> Path:
@@ -207,69 +186,3 @@ def load_array(key: str) -> tuple[dict[str, npt.NDArray[Any]], dict[str, Any]] |
         _discard(path)
         return None
     return arrays, header["meta"]
-
-
-# --------------------------------------------------------------------------------------
-# Cached computations
-# --------------------------------------------------------------------------------------
-
-
-def cached_embed_texts(
-    texts: Sequence[str],
-    model: str = DEFAULT_MODEL,
-    progress: ProgressCallback | None = None,
-) -> npt.NDArray[np.float32]:
-    """:func:`epoxy_core.embeddings.embed_texts`, cached on disk by texts and model identity.
-
-    The key covers every text, the model name and the model files' identity (see
-    :func:`epoxy_core.embeddings.embedder_fingerprint`), so a changed text or model
-    rebuilds.  On a hit ``progress`` is called once with ``(n, n)``.
-    """
-    items = list(texts)
-    key = content_key("embed_texts", embedder_fingerprint(model), items)
-    hit = load_array(key)
-    if hit is not None and hit[0]["embeddings"].shape[0] == len(items):
-        if progress is not None:
-            progress(len(items), len(items))
-        return hit[0]["embeddings"]
-    embeddings = embed_texts(items, model=model, progress=progress)
-    save_array(key, {"embeddings": embeddings}, {"model": model, "n_rows": len(items)})
-    return embeddings
-
-
-def cached_knn_graph(
-    embeddings: Any,
-    n_neighbors: int = 30,
-    metric: str = "cosine",
-    method: str = "auto",
-    random_state: int | None = 0,
-) -> KNNGraph:
-    """:func:`epoxy_core.neighbors.build_knn_graph`, cached on disk by embeddings and settings.
-
-    The key covers the embedding bytes, ``n_neighbors``, ``metric``, the resolved
-    method and ``random_state``.  The returned graph's ``embeddings`` are prepared from
-    the given ones (not stored twice on disk).
-    """
-    prepared = prepare_embeddings(embeddings, metric)
-    resolved = resolve_method(prepared.shape[0], method)
-    key = content_key("knn_graph", prepared, int(n_neighbors), metric, resolved, random_state)
-    hit = load_array(key)
-    if hit is not None:
-        arrays = hit[0]
-        if arrays["indices"].shape[0] == prepared.shape[0]:
-            return KNNGraph(
-                indices=arrays["indices"],
-                similarities=arrays["similarities"],
-                metric=metric,
-                method=resolved,
-                embeddings=prepared,
-            )
-    graph = build_knn_graph(
-        prepared, n_neighbors=n_neighbors, metric=metric, method=resolved, random_state=random_state
-    )
-    save_array(
-        key,
-        {"indices": graph.indices, "similarities": graph.similarities},
-        {"metric": metric, "method": resolved, "n_neighbors": graph.n_neighbors},
-    )
-    return graph

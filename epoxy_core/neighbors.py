@@ -34,12 +34,15 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from epoxy_core.embeddings import l2_normalize
+from epoxy_core.cache import content_key, load_array, save_array
+from epoxy_core.config import data_dir
+from epoxy_core.embed.normalize import l2_normalize
 
 __all__ = [
     "EXACT_MAX_ROWS",
     "KNNGraph",
     "build_knn_graph",
+    "cached_knn_graph",
     "exact_knn",
     "prepare_embeddings",
     "resolve_method",
@@ -141,7 +144,7 @@ def prepare_embeddings(embeddings: Any, metric: str = "cosine") -> npt.NDArray[n
     """Validate embeddings and return the float32 vectors a search with ``metric`` runs on.
 
     For ``"cosine"`` the rows are L2-normalised (an all-zero row gets a deterministic
-    random unit vector, see :func:`epoxy_core.embeddings.l2_normalize`, so it is similar
+    random unit vector, see :func:`epoxy_core.embed.l2_normalize`, so it is similar
     to nothing rather than equally similar to everything); for ``"euclidean"`` they are
     returned unchanged (as float32).  Input that is already float32, C-contiguous and
     (for cosine) unit-length is returned as is, without a copy: at a million rows each
@@ -365,8 +368,6 @@ def _import_pynndescent() -> Any:
     imported; a value the user set is respected.
     """
     if "numba" not in sys.modules and not os.environ.get("NUMBA_CACHE_DIR"):
-        from epoxy_core.cache import data_dir  # local: cache imports this module
-
         cache = data_dir() / "numba_cache"
         try:
             cache.mkdir(parents=True, exist_ok=True)
@@ -512,3 +513,41 @@ def warm_up_jit(background: bool = True) -> threading.Thread | None:
             thread.join()
         return None
     return thread
+
+
+def cached_knn_graph(
+    embeddings: Any,
+    n_neighbors: int = 30,
+    metric: str = "cosine",
+    method: str = "auto",
+    random_state: int | None = 0,
+) -> KNNGraph:
+    """:func:`epoxy_core.neighbors.build_knn_graph`, cached on disk by embeddings and settings.
+
+    The key covers the embedding bytes, ``n_neighbors``, ``metric``, the resolved
+    method and ``random_state``.  The returned graph's ``embeddings`` are prepared from
+    the given ones (not stored twice on disk).
+    """
+    prepared = prepare_embeddings(embeddings, metric)
+    resolved = resolve_method(prepared.shape[0], method)
+    key = content_key("knn_graph", prepared, int(n_neighbors), metric, resolved, random_state)
+    hit = load_array(key)
+    if hit is not None:
+        arrays = hit[0]
+        if arrays["indices"].shape[0] == prepared.shape[0]:
+            return KNNGraph(
+                indices=arrays["indices"],
+                similarities=arrays["similarities"],
+                metric=metric,
+                method=resolved,
+                embeddings=prepared,
+            )
+    graph = build_knn_graph(
+        prepared, n_neighbors=n_neighbors, metric=metric, method=resolved, random_state=random_state
+    )
+    save_array(
+        key,
+        {"indices": graph.indices, "similarities": graph.similarities},
+        {"metric": metric, "method": resolved, "n_neighbors": graph.n_neighbors},
+    )
+    return graph

@@ -23,8 +23,8 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedKFold
 
 from epoxy_core.extension import NearestVoters, extend
-from epoxy_core.label_model import ClassBalance, TripletLabelModel, class_balance_from_labels
 from epoxy_core.labels import ABSTAIN, check_label_matrix, check_labels
+from epoxy_core.model import ClassBalance, TripletLabelModel, class_balance_from_labels
 
 __all__ = ["TuningResult", "default_threshold_grid", "tune_thresholds"]
 

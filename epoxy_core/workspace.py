@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from epoxy_core.datasets import DatasetSpec, prepare_dataset
+from epoxy_core.data import DatasetSpec, prepare_dataset
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -96,7 +96,7 @@ def _default_data_dir() -> Path:
     """The app's data directory (``epoxy_core.cache.data_dir()``: env ``EPOXY_DATA_DIR`` or ``<project>/data``)."""
     # Imported here, not at module level: the cache module pulls in the embedding and neighbour code,
     # which a notebook that only reads its workspace does not need.
-    from epoxy_core.cache import data_dir
+    from epoxy_core.config import data_dir
 
     return Path(data_dir())
 
@@ -358,7 +358,7 @@ class Workspace:
         df : pandas.DataFrame
             The table; its index is not stored.
         spec : DatasetSpec
-            Validated against ``df`` first (see :func:`epoxy_core.datasets.prepare_dataset`).
+            Validated against ``df`` first (see :func:`epoxy_core.data.prepare_dataset`).
         source_name : str
             The uploaded file's name, shown back to the user.
 
@@ -500,7 +500,7 @@ class Workspace:
         ----------
         project : str
         lf_dicts : list of dict
-            LFs in :func:`epoxy_core.lfs.lf_from_dict` format (stored as JSON; not interpreted here).
+            LFs in :func:`epoxy_core.lf.lf_from_dict` format (stored as JSON; not interpreted here).
         expected_revision : int, optional
             The revision the caller loaded (0 when there were none).  ``None``: last write wins.
 

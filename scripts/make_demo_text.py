@@ -1,4 +1,4 @@
-"""Generate the self-made text demo ``data/demo/support_messages.csv`` (and its gold labels).
+"""Generate the self-made text demo ``epoxy_core/data/demo_files/support_messages.csv`` (and its gold labels).
 
 Short customer-support messages in three classes (billing, shipping, technical), built from hand-written
 templates and vocabulary with a seeded random generator, so the output is byte-for-byte reproducible:
@@ -28,7 +28,7 @@ import random
 import sys
 from pathlib import Path
 
-OUT_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
+OUT_DIR = Path(__file__).resolve().parents[1] / "epoxy_core" / "data" / "demo_files"
 SEED = 20060515
 N_MESSAGES = 600
 TEST_FRACTION = 1 / 6

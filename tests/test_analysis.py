@@ -16,9 +16,7 @@ from hypothesis.extra import numpy as hnp
 
 from epoxy_core import analysis
 from epoxy_core.analysis import (
-    compare_models,
     label_coverage,
-    label_model_metrics,
     lf_conflicts,
     lf_correct,
     lf_coverages,
@@ -27,9 +25,9 @@ from epoxy_core.analysis import (
     lf_overlaps,
     lf_polarities,
     lf_summary,
-    metrics_table,
 )
 from epoxy_core.labels import ABSTAIN, from_signed
+from epoxy_core.metrics import compare_models, label_model_metrics, metrics_table
 
 _ = ABSTAIN
 # Six rows, three LFs; every expected fraction below is counted by hand in the comments.

@@ -1,4 +1,4 @@
-"""Tests for epoxy_core.cache: keys, atomic npz entries, corruption recovery, cached embeddings and graphs."""
+"""Tests for epoxy_core.cache: keys, atomic npz entries, corruption recovery."""
 
 from __future__ import annotations
 
@@ -7,13 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from epoxy_core import cache
 from epoxy_core.cache import (
     cache_dir,
-    cached_embed_texts,
-    cached_knn_graph,
     content_key,
-    data_dir,
     load_array,
     save_array,
 )
@@ -25,11 +21,8 @@ def isolated_data_dir(tmp_path, monkeypatch) -> Path:
     return tmp_path / "data"
 
 
-def test_data_dir_follows_the_environment(isolated_data_dir, monkeypatch):
-    assert data_dir() == isolated_data_dir
+def test_cache_lives_in_the_data_dir(isolated_data_dir):
     assert cache_dir() == isolated_data_dir / "cache"
-    monkeypatch.delenv("EPOXY_DATA_DIR")
-    assert data_dir() == Path(cache.__file__).resolve().parents[1] / "data"
 
 
 def test_content_key_separates_parts_types_and_settings():
@@ -92,52 +85,3 @@ def test_bad_keys_and_object_arrays_are_refused():
         save_array("../escape", {"x": np.ones(2)}, {})
     with pytest.raises(ValueError, match="numeric numpy array"):
         save_array("k6", {"x": np.array([1, "a"], dtype=object)}, {})
-
-
-def test_cached_embed_texts_hits_and_invalidates(monkeypatch):
-    calls: list[str] = []
-    real = cache.embed_texts
-
-    def counting(texts, model="minilm", progress=None):
-        calls.append(model)
-        return real(texts, model=model, progress=progress)
-
-    monkeypatch.setattr(cache, "embed_texts", counting)
-    texts = ["free phone click here", "great song", "free phone now", "nice video", ""]
-    first = cached_embed_texts(texts, model="tfidf")
-    progress: list[tuple[int, int]] = []
-    second = cached_embed_texts(texts, model="tfidf", progress=lambda d, t: progress.append((d, t)))
-    np.testing.assert_array_equal(first, second)
-    assert calls == ["tfidf"] and progress == [(5, 5)]
-    cached_embed_texts([*texts[:-1], "changed"], model="tfidf")  # changed text -> rebuild
-    assert calls == ["tfidf", "tfidf"]
-
-
-def test_cached_knn_graph_hits_invalidates_and_recovers(monkeypatch):
-    built: list[tuple[int, str]] = []
-    real = cache.build_knn_graph
-
-    def counting(embeddings, n_neighbors=30, metric="cosine", method="auto", random_state=0):
-        built.append((n_neighbors, metric))
-        return real(embeddings, n_neighbors=n_neighbors, metric=metric, method=method, random_state=random_state)
-
-    monkeypatch.setattr(cache, "build_knn_graph", counting)
-    X = np.random.default_rng(0).standard_normal((40, 5)).astype(np.float32)
-    first = cached_knn_graph(X, n_neighbors=4)
-    second = cached_knn_graph(X, n_neighbors=4)
-    assert built == [(4, "cosine")]
-    np.testing.assert_array_equal(first.indices, second.indices)
-    np.testing.assert_array_equal(first.similarities, second.similarities)
-    assert second.method == "exact" and second.embeddings is not None
-    np.testing.assert_allclose(np.linalg.norm(second.embeddings, axis=1), 1.0, atol=1e-6)
-
-    cached_knn_graph(X, n_neighbors=5)  # other settings -> rebuild
-    cached_knn_graph(X, n_neighbors=4, metric="euclidean")
-    assert built == [(4, "cosine"), (5, "cosine"), (4, "euclidean")]
-
-    # Truncate every cached graph: the next call rebuilds instead of failing.
-    for path in cache_dir().glob("*.npz"):
-        path.write_bytes(path.read_bytes()[:100])
-    third = cached_knn_graph(X, n_neighbors=4)
-    assert built[-1] == (4, "cosine") and len(built) == 4
-    np.testing.assert_array_equal(third.indices, first.indices)

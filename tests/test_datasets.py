@@ -1,4 +1,4 @@
-"""Tests for epoxy_core.datasets: reading uploads, preparing datasets, demos."""
+"""Tests for epoxy_core.data: reading uploads, preparing datasets, demos."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from epoxy_core.datasets import (
+from epoxy_core.data import (
     Dataset,
     DatasetSpec,
     frame_hash,
@@ -20,6 +20,7 @@ from epoxy_core.datasets import (
     prepare_dataset,
     read_table,
 )
+from epoxy_core.data.demos import demo_file
 from epoxy_core.labels import ABSTAIN
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -309,7 +310,7 @@ def test_demos_load_with_expected_shapes_and_classes(name: str, shape: tuple[int
         if lf["type"] == "column_rule":
             assert lf["column"] in demo.df.columns
     if demo.embedding != "text":
-        from epoxy_core.embeddings import embeddings_from_columns
+        from epoxy_core.embed import embeddings_from_columns
 
         vectors = embeddings_from_columns(demo.df, demo.embedding)
         assert vectors.shape == (shape[0], len(demo.embedding))
@@ -363,12 +364,12 @@ def test_text_demo_file_is_reproducible_from_its_script() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     for name, text in module.build().items():
-        assert (PROJECT / "data" / "demo" / name).read_text(encoding="utf-8") == text, name
+        assert (demo_file(name)).read_text(encoding="utf-8") == text, name
 
 
 @pytest.mark.parametrize("name", ["digits", "breast_cancer", "support_messages"])
 def test_suggested_lfs_parse_and_vote_with_the_lfs_module(name: str) -> None:
-    lfs_module = pytest.importorskip("epoxy_core.lfs")
+    lfs_module = pytest.importorskip("epoxy_core.lf")
     demo = load_demo(name)
     data = prepare_dataset(demo.df, demo.spec)
     lfs = [lfs_module.lf_from_dict(lf) for lf in demo.lfs]
@@ -380,9 +381,9 @@ def test_suggested_lfs_parse_and_vote_with_the_lfs_module(name: str) -> None:
 
 
 def test_text_demo_keyword_lfs_are_useful_but_imperfect_on_gold_labels() -> None:
-    lfs_module = pytest.importorskip("epoxy_core.lfs")
+    lfs_module = pytest.importorskip("epoxy_core.lf")
     demo = load_demo("support_messages")
-    gold = pd.read_csv(PROJECT / "data" / "demo" / "support_messages_gold.csv")
+    gold = pd.read_csv(demo_file("support_messages_gold.csv"))
     y = gold["label"].map({name: i for i, name in enumerate(demo.spec.class_names)}).to_numpy()
     L = lfs_module.apply_lfs([lfs_module.lf_from_dict(lf) for lf in demo.lfs], demo.df, "text")
     accuracies = [(L[L[:, j] != ABSTAIN, j] == y[L[:, j] != ABSTAIN]).mean() for j in range(L.shape[1])]

@@ -1,4 +1,4 @@
-"""Tests for epoxy_core.embeddings: default ONNX model (offline), TF-IDF fallback, bring-your-own vectors."""
+"""Tests for epoxy_core.embed: default ONNX model (offline), TF-IDF fallback, bring-your-own vectors."""
 
 from __future__ import annotations
 
@@ -11,14 +11,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from epoxy_core import embeddings as emb
-from epoxy_core.embeddings import (
+from epoxy_core.embed import (
     available_embedders,
+    cached_embed_texts,
     embed_texts,
     embeddings_from_columns,
     l2_normalize,
     load_embeddings_npy,
+    registry,
 )
+from epoxy_core.embed import onnx as emb
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -269,3 +271,23 @@ def test_embeddings_from_columns_errors(columns, message):
     )
     with pytest.raises(ValueError, match=message):
         embeddings_from_columns(df, columns)
+
+
+def test_cached_embed_texts_hits_and_invalidates(monkeypatch, tmp_path):
+    monkeypatch.setenv("EPOXY_DATA_DIR", str(tmp_path / "data"))
+    calls: list[str] = []
+    real = registry.embed_texts
+
+    def counting(texts, model="minilm", progress=None):
+        calls.append(model)
+        return real(texts, model=model, progress=progress)
+
+    monkeypatch.setattr(registry, "embed_texts", counting)
+    texts = ["free phone click here", "great song", "free phone now", "nice video", ""]
+    first = cached_embed_texts(texts, model="tfidf")
+    progress: list[tuple[int, int]] = []
+    second = cached_embed_texts(texts, model="tfidf", progress=lambda d, t: progress.append((d, t)))
+    np.testing.assert_array_equal(first, second)
+    assert calls == ["tfidf"] and progress == [(5, 5)]
+    cached_embed_texts([*texts[:-1], "changed"], model="tfidf")  # changed text -> rebuild
+    assert calls == ["tfidf", "tfidf"]

@@ -1,4 +1,4 @@
-"""Tests for epoxy_core.label_model: the triplet label model and the majority-vote baseline.
+"""Tests for epoxy_core.model: the triplet label model and the majority-vote baseline.
 
 Synthetic votes follow the model's own assumptions (LFs conditionally independent given the label), so a
 correct estimator must recover the accuracies it was generated with.  Accuracies are compared with each
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from epoxy_core.label_model import MajorityVote, TripletLabelModel, class_balance_from_labels
+from epoxy_core.model import MajorityVote, TripletLabelModel, class_balance_from_labels
 
 ACCURACY_TOLERANCE = 0.03
 BALANCE_TOLERANCE = 0.03

@@ -1,4 +1,4 @@
-"""Tests for epoxy_core.lfs: LF types, vectorised matching, spans and hostile JSON."""
+"""Tests for epoxy_core.lf: LF types, vectorised matching, spans and hostile JSON."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from epoxy_core.labels import ABSTAIN
-from epoxy_core.lfs import (
+from epoxy_core.lf import (
     MAX_LFS,
     MAX_PATTERN_CHARS,
     ColumnRuleLF,

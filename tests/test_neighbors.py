@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from epoxy_core import neighbors
+from epoxy_core.cache import cache_dir
 from epoxy_core.neighbors import (
     EXACT_MAX_ROWS,
     KNNGraph,
     build_knn_graph,
+    cached_knn_graph,
     exact_knn,
     prepare_embeddings,
     resolve_method,
@@ -173,3 +176,34 @@ def test_pynndescent_recall_and_contract(pynndescent_graphs):
     # Similarities are cosine similarities of the listed pairs (converted from distances).
     pairs = np.einsum("id,ikd->ik", graph.embeddings, graph.embeddings[graph.indices])
     np.testing.assert_allclose(graph.similarities, pairs, atol=1e-4)
+
+
+def test_cached_knn_graph_hits_invalidates_and_recovers(monkeypatch, tmp_path):
+    monkeypatch.setenv("EPOXY_DATA_DIR", str(tmp_path / "data"))
+    built: list[tuple[int, str]] = []
+    real = neighbors.build_knn_graph
+
+    def counting(embeddings, n_neighbors=30, metric="cosine", method="auto", random_state=0):
+        built.append((n_neighbors, metric))
+        return real(embeddings, n_neighbors=n_neighbors, metric=metric, method=method, random_state=random_state)
+
+    monkeypatch.setattr(neighbors, "build_knn_graph", counting)
+    X = np.random.default_rng(0).standard_normal((40, 5)).astype(np.float32)
+    first = cached_knn_graph(X, n_neighbors=4)
+    second = cached_knn_graph(X, n_neighbors=4)
+    assert built == [(4, "cosine")]
+    np.testing.assert_array_equal(first.indices, second.indices)
+    np.testing.assert_array_equal(first.similarities, second.similarities)
+    assert second.method == "exact" and second.embeddings is not None
+    np.testing.assert_allclose(np.linalg.norm(second.embeddings, axis=1), 1.0, atol=1e-6)
+
+    cached_knn_graph(X, n_neighbors=5)  # other settings -> rebuild
+    cached_knn_graph(X, n_neighbors=4, metric="euclidean")
+    assert built == [(4, "cosine"), (5, "cosine"), (4, "euclidean")]
+
+    # Truncate every cached graph: the next call rebuilds instead of failing.
+    for path in cache_dir().glob("*.npz"):
+        path.write_bytes(path.read_bytes()[:100])
+    third = cached_knn_graph(X, n_neighbors=4)
+    assert built[-1] == (4, "cosine") and len(built) == 4
+    np.testing.assert_array_equal(third.indices, first.indices)

@@ -14,10 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted(
     [
-        ROOT / "app.py",
-        *(ROOT / "pages").glob("*.py"),
-        *(ROOT / "app_support").glob("*.py"),
-        *(ROOT / "epoxy_core").glob("*.py"),
+        *(ROOT / "epoxy_studio").rglob("*.py"),
+        *(ROOT / "epoxy_core").rglob("*.py"),
     ]
 )
 
@@ -45,7 +43,8 @@ def test_no_code_path_runs_or_unpickles_user_input(pattern: str):
 def test_the_sources_are_found():
     # Guards the guard: an empty file list would make the test above pass vacuously.
     assert len(SOURCES) >= 15
-    assert any(path.name == "lfs.py" for path in SOURCES)
+    assert any(path.parts[-2:] == ("lf", "serialize.py") for path in SOURCES)
+    assert any(path.parts[-2:] == ("pages", "labeling_functions.py") for path in SOURCES)
 
 
 def test_server_binds_to_localhost_and_limits_uploads():
@@ -53,3 +52,11 @@ def test_server_binds_to_localhost_and_limits_uploads():
     assert config["server"]["address"] == "127.0.0.1"
     assert config["server"]["maxUploadSize"] == 200
     assert config["browser"]["gatherUsageStats"] is False
+
+
+def test_the_installed_command_passes_the_same_server_options():
+    from epoxy_studio.launcher import STREAMLIT_OPTIONS
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    as_text = {f"{section}.{key}": str(value).lower() for section, keys in config.items() for key, value in keys.items()}
+    assert as_text == {key: value.lower() for key, value in STREAMLIT_OPTIONS.items()}

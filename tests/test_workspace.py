@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from epoxy_core.datasets import DatasetSpec, prepare_dataset
+from epoxy_core.data import DatasetSpec, prepare_dataset
 from epoxy_core.workspace import SCHEMA_VERSION, ConflictError, Workspace, validate_project_name
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -314,7 +314,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     import pandas as pd
-    from epoxy_core.datasets import DatasetSpec
+    from epoxy_core.data import DatasetSpec
     from epoxy_core.workspace import Workspace
 
     ws = Workspace(sys.argv[1])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+APP = Path(__file__).resolve().parents[2] / "epoxy_studio" / "app.py"
 
 # Graph builds and model loads take seconds; AppTest's default of 3 s would flake.
 TIMEOUT = 120

@@ -1,4 +1,4 @@
-"""AppTest tests of the Streamlit app: every page renders, the main workflow works, work survives a new session."""
+"""AppTest tests of the Streamlit app: every page renders, the main workflow works, work survives a new project."""
 
 from __future__ import annotations
 
@@ -301,7 +301,7 @@ def test_column_rule_lf_from_the_form(new_app):
     at.selectbox(key="lfs.form.op").set_value(">").run()
     at.text_input(key="lfs.form.value").input("20").run()
     no_errors(at)
-    df = __import__("epoxy_core.datasets", fromlist=["load_demo"]).load_demo("breast_cancer").df
+    df = __import__("epoxy_core.data", fromlist=["load_demo"]).load_demo("breast_cancer").df
     expected = (df["mean radius"] > 20).mean()
     assert metric(at, "Coverage") == f"{expected:.1%}"
     at.text_input(key="lfs.form.value").input("twenty").run()

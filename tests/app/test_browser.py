@@ -1,4 +1,4 @@
-"""Real-browser test: headless Debian Chromium drives `streamlit run app.py` like a user.
+"""Real-browser test: headless Debian Chromium drives the installed app (`epoxy-studio`) like a user.
 
 Skips cleanly when chromium / chromedriver / selenium are absent.  Screenshots go to tests/app/screenshots/
 (gitignored).  With EPOXY_DOCS_SCREENSHOTS=1, ``test_docs_screenshots`` also refreshes docs/screenshots/.
@@ -62,14 +62,14 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    """`streamlit run app.py` on a free port with an empty data dir; yields its URL."""
+    """`python -m epoxy_studio` (the `epoxy-studio` command) on a free port with an empty data dir; yields its URL."""
     port = _free_port()
     env = {
         **os.environ,
         "EPOXY_DATA_DIR": str(tmp_path / "data"),
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
     }
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    command = [sys.executable, "-m", "epoxy_studio", "--server.headless", "true"]
     command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
     # Other work may edit the sources meanwhile: a "file changed" banner would look like a running app.
     command += ["--server.fileWatcherType", "none", "--server.runOnSave", "false"]

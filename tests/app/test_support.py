@@ -1,4 +1,4 @@
-"""Tests of the pure helpers in app_support (no Streamlit session needed)."""
+"""Tests of the pure helpers in epoxy_studio (no Streamlit session needed)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app_support import highlight, lf_editor, lf_preview, projection, results_view
-from epoxy_core.datasets import DatasetSpec, prepare_dataset
+from epoxy_core.data import DatasetSpec, prepare_dataset
+from epoxy_studio import highlight, lf_editor, lf_preview, projection, results_view
 
 
 @pytest.mark.parametrize("module", [highlight, lf_preview])

@@ -1,0 +1,52 @@
+"""Labeling functions (LFs) a domain expert can write without Python, applied vectorised.
+
+An LF looks at each row of a dataset and votes for a class index or :data:`~epoxy_core.labels.ABSTAIN`.
+Four declarative kinds cover what a user can build in the browser and save as JSON:
+
+- :class:`KeywordLF` votes where any of a list of keywords occurs (whole words or substrings);
+- :class:`RegexLF` votes where a regular expression matches;
+- :class:`ColumnRuleLF` votes where a comparison on another column holds (``price > 10``);
+- :class:`VoteColumnLF` copies precomputed votes from a column (LFs run elsewhere, e.g. with spaCy).
+
+:class:`PythonLF` (and the Snorkel-style :func:`labeling_function` decorator) wraps arbitrary Python for
+notebook users.  It is deliberately not serialisable: text that arrives from a browser or a file is never
+evaluated as code anywhere in Epoxy Studio.
+
+Text matching runs through ``pyarrow.compute``, whose regular expressions are RE2.  RE2 guarantees time
+linear in the input, so a pattern such as ``(a+)+$`` that makes Python's ``re`` backtrack for ages on a
+long string finishes at once.  The price is that RE2 has no lookarounds and no backreferences; such
+patterns are rejected with a :class:`ValueError` when the LF is built.
+"""
+
+from epoxy_core.lf._checks import MAX_KEYWORDS, MAX_LFS, MAX_NAME_CHARS, MAX_PATTERN_CHARS
+from epoxy_core.lf.apply import apply_lfs, enabled_lfs
+from epoxy_core.lf.base import LabelingFunction
+from epoxy_core.lf.column import COLUMN_OPS, ColumnRuleLF, VoteColumnLF
+from epoxy_core.lf.python import PythonLF, labeling_function
+from epoxy_core.lf.serialize import FORMAT_NAME, FORMAT_VERSION, lf_from_dict, lf_to_dict, lfs_from_json, lfs_to_json
+from epoxy_core.lf.spans import match_spans
+from epoxy_core.lf.text import KeywordLF, RegexLF
+
+__all__ = [
+    "COLUMN_OPS",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "MAX_KEYWORDS",
+    "MAX_LFS",
+    "MAX_NAME_CHARS",
+    "MAX_PATTERN_CHARS",
+    "ColumnRuleLF",
+    "KeywordLF",
+    "LabelingFunction",
+    "PythonLF",
+    "RegexLF",
+    "VoteColumnLF",
+    "apply_lfs",
+    "enabled_lfs",
+    "labeling_function",
+    "lf_from_dict",
+    "lf_to_dict",
+    "lfs_from_json",
+    "lfs_to_json",
+    "match_spans",
+]

@@ -1,0 +1,109 @@
+"""LFs written in Python, for notebooks only: never serialised, never built from text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from epoxy_core.labels import ABSTAIN
+from epoxy_core.lf.base import LabelingFunction
+from epoxy_core.lf.frame import (
+    _Frame,
+    _Row,
+)
+
+
+@dataclass(frozen=True)
+class PythonLF(LabelingFunction):
+    """An LF written in Python: ``func(row)`` returns a bool (True votes ``label``) or a vote (int or None).
+
+    ``row`` is a mapping of column name to value that also allows attribute access (``row.text``).
+    For notebooks only: a PythonLF cannot be saved as JSON, and nothing in Epoxy Studio turns text into code.
+    It runs one Python call per row, so it is far slower than the declarative LFs.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> lf = PythonLF("short", 0, lambda row: len(row.text.split()) < 3)
+    >>> lf.apply(pd.DataFrame({"text": ["so good", "not short at all"]})).tolist()
+    [0, -1]
+    """
+
+    kind: ClassVar[str] = "python"
+
+    name: str
+    label: int | None
+    func: Callable[[Any], Any]
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        self._validate_common(label_required=False)
+        if not callable(self.func):
+            raise ValueError(f"{self._name_prefix()}: func must be callable, got {type(self.func).__name__}.")
+
+    def __call__(self, row: Any) -> Any:
+        """Call the wrapped function on one row (handy for trying an LF out); a plain dict gets ``row.name`` access."""
+        return self.func(_Row(row) if isinstance(row, dict) and not isinstance(row, _Row) else row)
+
+    def required_columns(self, text_column: str) -> tuple[str, ...]:
+        """Unknown in advance: a PythonLF may read any column, so none is checked up front."""
+        return ()
+
+    def _vote(self, result: Any, index: int) -> int:
+        if result is None:
+            return ABSTAIN
+        if isinstance(result, bool | np.bool_):
+            if self.label is None:
+                raise ValueError(f"{self._name_prefix()} returns true/false, so it needs a label to vote.")
+            return self.label if result else ABSTAIN
+        if isinstance(result, int | np.integer):
+            return int(result)
+        raise ValueError(
+            f"{self._name_prefix()} returned {result!r:.40} on row {index}; return a bool, a class index, -1 or None."
+        )
+
+    def _votes(self, frame: _Frame) -> npt.NDArray[np.int64]:
+        votes = np.empty(len(frame.df), dtype=np.int64)
+        for i, row in enumerate(frame.rows()):
+            try:
+                result = self.func(row)
+            except Exception as exc:
+                # Name the LF and row: a bare KeyError from deep in user code is hard to place in the UI.
+                raise ValueError(f"{self._name_prefix()} failed on row {i}: {exc!r}") from exc
+            votes[i] = self._vote(result, i)
+        return votes
+
+
+def labeling_function(
+    name: str | Callable[[Any], Any] | None = None, label: int | None = None, enabled: bool = True
+) -> Any:
+    """Snorkel-style decorator turning ``row -> bool | int`` into a :class:`PythonLF`.
+
+    Parameters
+    ----------
+    name : str, optional
+        LF name; defaults to the function's name.
+    label : int, optional
+        Class voted when the function returns True.  Not needed when it returns class indices.
+    enabled : bool, default True
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> @labeling_function(label=1)
+    ... def has_link(row):
+    ...     return "http" in row.text
+    >>> has_link.name, has_link.apply(pd.DataFrame({"text": ["see http://x", "no"]})).tolist()
+    ('has_link', [1, -1])
+    """
+    if callable(name):  # used bare: @labeling_function
+        return PythonLF(name=name.__name__, label=label, func=name, enabled=enabled)
+
+    def decorate(func: Callable[[Any], Any]) -> PythonLF:
+        return PythonLF(name=name or func.__name__, label=label, func=func, enabled=enabled)
+
+    return decorate

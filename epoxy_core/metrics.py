@@ -1,0 +1,242 @@
+"""Scoring predictions against the dev labels: accuracy, per-class precision/recall/F1, model comparisons."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from epoxy_core.labels import ABSTAIN, check_labels
+
+__all__ = ["COMPARE_COLUMNS", "compare_models", "label_model_metrics", "metrics_table"]
+
+COMPARE_COLUMNS: tuple[str, ...] = ("accuracy", "macro_f1", "coverage", "n_dev")
+"""Metrics that :func:`compare_models` puts side by side by default."""
+
+
+def _predictions(
+    n_rows: int, y_pred: Any | None, proba: Any | None, abstain_mask: Any | None
+) -> tuple[npt.NDArray[np.int64], int | None]:
+    """Hard predictions (``ABSTAIN`` allowed) and, from ``proba``, the number of classes."""
+    if (y_pred is None) == (proba is None):
+        raise ValueError("Pass exactly one of y_pred (class indices) or proba (class probabilities).")
+    n_classes = None
+    if proba is not None:
+        probabilities = np.asarray(proba, dtype=np.float64)
+        if probabilities.ndim != 2 or probabilities.shape[0] != n_rows:
+            raise ValueError(f"proba must have shape ({n_rows}, n_classes); got {probabilities.shape}.")
+        if not np.all(np.isfinite(probabilities)):
+            raise ValueError("proba contains NaN or infinite values; pass abstain_mask for rows without a prediction.")
+        n_classes = probabilities.shape[1]
+        # Ties go to the lowest class index (numpy's argmax), a stable, documented choice.
+        predictions = probabilities.argmax(axis=1).astype(np.int64)
+    else:
+        predictions = check_labels(y_pred).copy()
+        if predictions.shape[0] != n_rows:
+            raise ValueError(f"y_pred has {predictions.shape[0]} entries but y has {n_rows}.")
+    if abstain_mask is not None:
+        mask = np.asarray(abstain_mask)
+        if mask.dtype != bool or mask.shape != (n_rows,):
+            raise ValueError(
+                f"abstain_mask must be a boolean vector of length {n_rows}; got {mask.dtype} {mask.shape}."
+            )
+        predictions[mask] = ABSTAIN
+    return predictions, n_classes
+
+
+def label_model_metrics(
+    y: Any,
+    y_pred: Any | None = None,
+    proba: Any | None = None,
+    class_names: Sequence[str] | None = None,
+    abstain_mask: Any | None = None,
+) -> dict[str, Any]:
+    """Score predictions against the dev labels (rows where ``y != ABSTAIN``).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_rows,)
+        Gold labels, ``ABSTAIN`` for unlabeled rows (those rows are ignored).
+    y_pred : array-like of shape (n_rows,), optional
+        Predicted class per row; ``ABSTAIN`` where the model makes no prediction.
+    proba : array-like of shape (n_rows, n_classes), optional
+        Class probabilities; the prediction is the argmax (ties go to the lowest class).
+        Give exactly one of ``y_pred`` and ``proba``.
+    class_names : sequence of str, optional
+        Names of classes ``0..C-1``; default ``"0"``, ``"1"``, ...
+    abstain_mask : array-like of bool, shape (n_rows,), optional
+        Rows where the prediction is ``ABSTAIN`` whatever ``y_pred``/``proba`` say, typically rows
+        where every LF abstained (``(L == ABSTAIN).all(axis=1)``).
+
+    Returns
+    -------
+    dict
+        - ``n_dev``: number of dev rows; ``n_covered``: dev rows with a prediction.
+        - ``accuracy``: correct / ``n_dev``.  An abstain counts as a miss, so a model cannot look
+          better by abstaining; ``accuracy_covered`` is correct / ``n_covered`` (Snorkel's habit of
+          scoring only non-abstained rows).
+        - ``coverage``: ``n_covered / n_dev``.
+        - ``per_class``: ``{class name: {"precision", "recall", "f1", "support"}}``.  An abstain is a
+          prediction of no class: it lowers the true class's recall and no class's precision.
+        - ``macro_precision``, ``macro_recall``, ``macro_f1``: unweighted means over the classes
+          present in the dev set (``support > 0``).
+        - ``class_names``: the class names used.
+
+        Convention for a class that is absent from the dev set or never predicted: its undefined
+        ratios are 0, never NaN (scikit-learn's ``zero_division=0``); a class absent from the dev
+        set is left out of the macro averages, so a small dev set missing a class does not cap
+        macro-F1 at (C-1)/C.  With no dev labels at all, ``n_dev`` is 0 and every metric
+        (``accuracy`` ... ``per_class``) is None.
+
+    Raises
+    ------
+    ValueError
+        If lengths disagree, both or neither of ``y_pred``/``proba`` are given, or a class index
+        has no name in ``class_names``.
+
+    Examples
+    --------
+    >>> m = label_model_metrics([0, 0, 1, -1], y_pred=[0, 1, 1, 0])
+    >>> m["n_dev"], round(m["accuracy"], 3), m["per_class"]["1"]["precision"]
+    (3, 0.667, 0.5)
+    """
+    from sklearn.metrics import precision_recall_fscore_support  # heavy import, only needed here
+
+    labels = check_labels(y)
+    predictions, n_classes = _predictions(labels.shape[0], y_pred, proba, abstain_mask)
+    highest = max(int(labels.max(initial=ABSTAIN)), int(predictions.max(initial=ABSTAIN)))
+    if class_names is not None:
+        names = [str(name) for name in class_names]
+        if n_classes is not None and n_classes != len(names):
+            raise ValueError(f"proba has {n_classes} columns but class_names has {len(names)} names.")
+        if highest >= len(names):
+            raise ValueError(
+                f"Class index {highest} appears in y or y_pred but class_names has only {len(names)} names."
+            )
+    else:
+        count = n_classes if n_classes is not None else max(2, highest + 1)
+        if highest >= count:
+            raise ValueError(f"y holds class {highest} but proba has only {count} columns.")
+        names = [str(c) for c in range(count)]
+
+    dev = labels != ABSTAIN
+    n_dev = int(np.count_nonzero(dev))
+    metrics: dict[str, Any] = {
+        "n_dev": n_dev,
+        "n_covered": 0,
+        "accuracy": None,
+        "accuracy_covered": None,
+        "coverage": None,
+        "macro_precision": None,
+        "macro_recall": None,
+        "macro_f1": None,
+        "per_class": None,
+        "class_names": names,
+    }
+    if n_dev == 0:
+        return metrics
+
+    gold, predicted = labels[dev], predictions[dev]
+    covered = predicted != ABSTAIN
+    n_covered = int(np.count_nonzero(covered))
+    n_correct = int(np.count_nonzero(gold == predicted))
+    # Predictions equal to ABSTAIN are outside `labels`, so scikit-learn counts them as predicting no class.
+    precision, recall, f1, support = precision_recall_fscore_support(
+        gold, predicted, labels=np.arange(len(names)), average=None, zero_division=0
+    )
+    present = support > 0
+    metrics.update(
+        n_covered=n_covered,
+        accuracy=n_correct / n_dev,
+        accuracy_covered=n_correct / n_covered if n_covered else None,
+        coverage=n_covered / n_dev,
+        macro_precision=float(precision[present].mean()),
+        macro_recall=float(recall[present].mean()),
+        macro_f1=float(f1[present].mean()),
+        per_class={
+            name: {
+                "precision": float(precision[c]),
+                "recall": float(recall[c]),
+                "f1": float(f1[c]),
+                "support": int(support[c]),
+            }
+            for c, name in enumerate(names)
+        },
+    )
+    return metrics
+
+
+def metrics_table(metrics: Mapping[str, Any]) -> pd.DataFrame:
+    """Per-class table of a :func:`label_model_metrics` result, with a ``macro avg`` last row.
+
+    Parameters
+    ----------
+    metrics : mapping
+        The dict returned by :func:`label_model_metrics`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index = class names then ``"macro avg"``; columns ``precision``, ``recall``, ``f1``,
+        ``support`` (the macro row's support is ``n_dev``).  Empty when there are no dev labels.
+
+    Examples
+    --------
+    >>> table = metrics_table(label_model_metrics([0, 1], y_pred=[0, 0], class_names=["ham", "spam"]))
+    >>> table.index.tolist(), table.loc["ham"].tolist(), table.loc["macro avg", "f1"].round(3)
+    (['ham', 'spam', 'macro avg'], [0.5, 1.0, 0.6666666666666666, 1.0], np.float64(0.333))
+    """
+    columns = ["precision", "recall", "f1", "support"]
+    if "per_class" not in metrics or "n_dev" not in metrics:
+        raise ValueError("metrics_table expects the dict returned by label_model_metrics().")
+    per_class = metrics["per_class"]
+    if not per_class:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="class"))
+    rows = {name: [values[c] for c in columns] for name, values in per_class.items()}
+    rows["macro avg"] = [metrics["macro_precision"], metrics["macro_recall"], metrics["macro_f1"], metrics["n_dev"]]
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    table.index.name = "class"
+    return table.astype({"support": np.int64})
+
+
+def compare_models(rows: Mapping[str, Mapping[str, Any]], columns: Sequence[str] = COMPARE_COLUMNS) -> pd.DataFrame:
+    """Put several models' dev metrics side by side, one row per model.
+
+    Parameters
+    ----------
+    rows : mapping of str to dict
+        ``{model name: label_model_metrics(...) result}``, e.g. ``"label model"``,
+        ``"majority vote"``, ``"no extension"``; insertion order is kept.
+    columns : sequence of str
+        Metrics to show; default accuracy, macro-F1, coverage and number of dev rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index = model names (index name ``"model"``), one float column per metric; a metric
+        that is None (no dev labels) becomes NaN.
+
+    Raises
+    ------
+    ValueError
+        If a model's metrics lack one of ``columns``.
+
+    Examples
+    --------
+    >>> compare_models({"mv": {"accuracy": 0.8, "macro_f1": 0.7, "coverage": 1.0, "n_dev": 10}}).to_dict("index")
+    {'mv': {'accuracy': 0.8, 'macro_f1': 0.7, 'coverage': 1.0, 'n_dev': 10.0}}
+    """
+    table: dict[str, list[float]] = {}
+    for model, metrics in rows.items():
+        missing = [column for column in columns if column not in metrics]
+        if missing:
+            raise ValueError(
+                f"Metrics of {model!r} lack {missing}; pass label_model_metrics() results or choose columns."
+            )
+        table[str(model)] = [np.nan if metrics[column] is None else float(metrics[column]) for column in columns]
+    frame = pd.DataFrame.from_dict(table, orient="index", columns=list(columns), dtype=np.float64)
+    frame.index.name = "model"
+    return frame

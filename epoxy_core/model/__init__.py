@@ -1,0 +1,7 @@
+"""Models that turn votes into labels: label models (no ground truth needed) and their baselines."""
+
+from epoxy_core.model.balance import ClassBalance, class_balance_from_labels
+from epoxy_core.model.baselines import MajorityVote
+from epoxy_core.model.triplet import TripletLabelModel
+
+__all__ = ["ClassBalance", "MajorityVote", "TripletLabelModel", "class_balance_from_labels"]
