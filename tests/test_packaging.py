@@ -57,7 +57,9 @@ def test_the_wheel_holds_both_packages_the_demo_data_the_pages_and_the_command(w
 @pytest.mark.slow
 def test_the_installed_package_works_from_another_folder(wheel: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True
+    )
     env = {**os.environ, "PYTHONPATH": str(site), "XDG_DATA_HOME": str(tmp_path / "xdg")}
     env.pop("EPOXY_DATA_DIR", None)
     result = subprocess.run(

@@ -58,5 +58,7 @@ def test_the_installed_command_passes_the_same_server_options():
     from epoxy_studio.launcher import STREAMLIT_OPTIONS
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
-    as_text = {f"{section}.{key}": str(value).lower() for section, keys in config.items() for key, value in keys.items()}
+    as_text = {
+        f"{section}.{key}": str(value).lower() for section, keys in config.items() for key, value in keys.items()
+    }
     assert as_text == {key: value.lower() for key, value in STREAMLIT_OPTIONS.items()}
