@@ -41,7 +41,7 @@ from epoxy_core.data import load_demo, prepare_dataset
 from epoxy_core.embed import embeddings_from_columns, l2_normalize
 from epoxy_core.extension import nearest_voters
 from epoxy_core.labels import ABSTAIN
-from epoxy_core.lf import ColumnRuleLF, LabelingFunction, apply_lfs, lf_from_dict
+from epoxy_core.lf import BaseLF, ColumnRuleLF, apply_lfs, lf_from_dict
 from epoxy_core.model import TripletLabelModel
 from epoxy_core.neighbors import build_knn_graph
 from epoxy_core.tuning import default_threshold_grid
@@ -56,7 +56,7 @@ RULES_PER_CLASS = 2
 
 def mine_pixel_rules(
     df: pd.DataFrame, y: np.ndarray, pixel_columns: list[str], taken: set[str], class_names: list[str]
-) -> list[LabelingFunction]:
+) -> list[BaseLF]:
     """Single-pixel column rules chosen on the dev rows only (``y != ABSTAIN``); see the module docstring.
 
     Ranked by Laplace-smoothed dev precision ``(correct + 1) / (votes + 2)``, which keeps a rule with two
@@ -64,7 +64,7 @@ def mine_pixel_rules(
     """
     dev = y != ABSTAIN
     pixels, labels = df.loc[dev, pixel_columns].to_numpy(), y[dev]
-    rules: list[LabelingFunction] = []
+    rules: list[BaseLF] = []
     for c, name in enumerate(class_names):
         candidates = []
         for p, column in enumerate(pixel_columns):

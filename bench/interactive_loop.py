@@ -59,7 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from epoxy_core.analysis import lf_summary
 from epoxy_core.extension import Extender, NearestVoters, extend, nearest_voters
 from epoxy_core.labels import ABSTAIN
-from epoxy_core.lf import KeywordLF, LabelingFunction, RegexLF, apply_lfs
+from epoxy_core.lf import BaseLF, KeywordLF, RegexLF, apply_lfs
 from epoxy_core.model import TripletLabelModel, class_balance_from_labels
 from epoxy_core.neighbors import KNNGraph, build_knn_graph, resolve_method, warm_up_jit
 
@@ -147,9 +147,9 @@ def make_dataset(n: int, seed: int = 0) -> Dataset:
     return Dataset(pd.DataFrame({"text": texts}), embeddings, y, cluster)
 
 
-def make_lfs() -> list[LabelingFunction]:
+def make_lfs() -> list[BaseLF]:
     """20 LFs: 9 keyword LFs per class and one regex per class."""
-    lfs: list[LabelingFunction] = []
+    lfs: list[BaseLF] = []
     for prefix, label in (("p", 1), ("n", 0)):
         start = 0
         for j, count in enumerate(KEYWORD_COUNTS):

@@ -43,7 +43,7 @@ from bench import _pipeline as pl
 from epoxy_core.embed import cached_embed_texts
 from epoxy_core.extension import nearest_voters
 from epoxy_core.labels import ABSTAIN, from_signed
-from epoxy_core.lf import ColumnRuleLF, KeywordLF, LabelingFunction, RegexLF, VoteColumnLF, apply_lfs
+from epoxy_core.lf import BaseLF, ColumnRuleLF, KeywordLF, RegexLF, VoteColumnLF, apply_lfs
 from epoxy_core.model import TripletLabelModel
 from epoxy_core.neighbors import build_knn_graph
 from epoxy_core.tuning import default_threshold_grid
@@ -57,7 +57,7 @@ DEFAULT_DATA = pl.SHARED_DIR / "data" / "youtube_spam"
 NLP_COLUMNS = {7: "spacy_person_vote", 8: "textblob_polarity_vote", 9: "textblob_subjectivity_vote"}
 
 
-def spam_lfs() -> list[LabelingFunction]:
+def spam_lfs() -> list[BaseLF]:
     """Snorkel's spam-tutorial LFs as app rules.  Keywords match substrings ("my" in "myself"), as there."""
     return [
         KeywordLF("my", SPAM, ["my"], whole_word=False),

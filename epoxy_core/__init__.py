@@ -23,10 +23,10 @@ from epoxy_core.embed import available_embedders, embed_texts, embeddings_from_c
 from epoxy_core.extension import Extender, NearestVoters, extend, nearest_voters
 from epoxy_core.labels import ABSTAIN, check_label_matrix, check_labels, from_signed, to_signed
 from epoxy_core.lf import (
+    BaseLF,
     ColumnRuleLF,
     KeywordLF,
     LabelingFunction,
-    PythonLF,
     RegexLF,
     VoteColumnLF,
     apply_lfs,
@@ -46,6 +46,7 @@ from epoxy_core.workspace import ConflictError, Workspace
 
 __all__ = [
     "ABSTAIN",
+    "BaseLF",
     "ColumnRuleLF",
     "ConflictError",
     "Dataset",
@@ -56,7 +57,6 @@ __all__ = [
     "LabelingFunction",
     "MajorityVote",
     "NearestVoters",
-    "PythonLF",
     "RegexLF",
     "TripletLabelModel",
     "TuningResult",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -35,3 +37,14 @@ def spam_dir(shared_dir: Path) -> Path:
     if not (folder / "youtube_spam.csv").is_file():
         pytest.skip("../shared/data/youtube_spam is not present")
     return folder
+
+
+@pytest.fixture(scope="session")
+def spam_votes(spam_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The 10 Snorkel spam-tutorial LF votes (ham = 0, spam = 1) and the dev labels (-1 = unlabeled)."""
+    from epoxy_core.labels import ABSTAIN, from_signed
+
+    frame = pd.read_csv(spam_dir / "youtube_spam.csv")
+    L = from_signed(np.load(spam_dir / "lf_votes_signed.npy"), positive_class=1)
+    y = frame["label"].map({"ham": 0, "spam": 1}).fillna(ABSTAIN).astype(np.int64).to_numpy()
+    return L, y

@@ -8,7 +8,7 @@ Four declarative kinds cover what a user can build in the browser and save as JS
 - :class:`ColumnRuleLF` votes where a comparison on another column holds (``price > 10``);
 - :class:`VoteColumnLF` copies precomputed votes from a column (LFs run elsewhere, e.g. with spaCy).
 
-:class:`PythonLF` (and the Snorkel-style :func:`labeling_function` decorator) wraps arbitrary Python for
+:class:`LabelingFunction` (and the Snorkel-style :func:`labeling_function` decorator) wraps arbitrary Python for
 notebook users.  It is deliberately not serialisable: text that arrives from a browser or a file is never
 evaluated as code anywhere in Epoxy Studio.
 
@@ -20,9 +20,9 @@ patterns are rejected with a :class:`ValueError` when the LF is built.
 
 from epoxy_core.lf._checks import MAX_KEYWORDS, MAX_LFS, MAX_NAME_CHARS, MAX_PATTERN_CHARS
 from epoxy_core.lf.apply import apply_lfs, enabled_lfs
-from epoxy_core.lf.base import LabelingFunction
+from epoxy_core.lf.base import BaseLF
 from epoxy_core.lf.column import COLUMN_OPS, ColumnRuleLF, VoteColumnLF
-from epoxy_core.lf.python import PythonLF, labeling_function
+from epoxy_core.lf.python import LabelingFunction, labeling_function
 from epoxy_core.lf.serialize import FORMAT_NAME, FORMAT_VERSION, lf_from_dict, lf_to_dict, lfs_from_json, lfs_to_json
 from epoxy_core.lf.spans import match_spans
 from epoxy_core.lf.text import KeywordLF, RegexLF
@@ -35,10 +35,10 @@ __all__ = [
     "MAX_LFS",
     "MAX_NAME_CHARS",
     "MAX_PATTERN_CHARS",
+    "BaseLF",
     "ColumnRuleLF",
     "KeywordLF",
     "LabelingFunction",
-    "PythonLF",
     "RegexLF",
     "VoteColumnLF",
     "apply_lfs",

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 
 from epoxy_core.labels import ABSTAIN, LabelMatrix, check_label_matrix, label_dtype
-from epoxy_core.lf.base import LabelingFunction, _check_columns_present, _check_frame, _checked_votes
+from epoxy_core.lf.base import BaseLF, _check_columns_present, _check_frame, _checked_votes
 from epoxy_core.lf.frame import (
     _Frame,
 )
 
 
-def enabled_lfs(lfs: Iterable[LabelingFunction]) -> list[LabelingFunction]:
+def enabled_lfs(lfs: Iterable[BaseLF]) -> list[BaseLF]:
     """The LFs whose ``enabled`` flag is set, in their original order.
 
     >>> from epoxy_core.lf import KeywordLF
@@ -24,7 +24,7 @@ def enabled_lfs(lfs: Iterable[LabelingFunction]) -> list[LabelingFunction]:
     return [lf for lf in lfs if lf.enabled]
 
 
-def _check_unique_names(lfs: Sequence[LabelingFunction], where: str = "") -> None:
+def _check_unique_names(lfs: Sequence[BaseLF], where: str = "") -> None:
     seen: set[str] = set()
     for lf in lfs:
         if lf.name in seen:
@@ -33,7 +33,7 @@ def _check_unique_names(lfs: Sequence[LabelingFunction], where: str = "") -> Non
 
 
 def apply_lfs(
-    lfs: Iterable[LabelingFunction],
+    lfs: Iterable[BaseLF],
     df: pd.DataFrame,
     text_column: str = "text",
     cardinality: int | None = None,
@@ -42,7 +42,7 @@ def apply_lfs(
 
     Parameters
     ----------
-    lfs : iterable of LabelingFunction
+    lfs : iterable of BaseLF
         Applied in the order given, one column each, enabled or not (filter with :func:`enabled_lfs`).
     df : pandas.DataFrame
         The data.
@@ -73,7 +73,7 @@ def apply_lfs(
     lfs = list(lfs)
     _check_frame(df)
     for i, lf in enumerate(lfs):
-        if not isinstance(lf, LabelingFunction):
+        if not isinstance(lf, BaseLF):
             raise ValueError(f"lfs[{i}] is a {type(lf).__name__}, not a labeling function.")
     _check_unique_names(lfs)
     if cardinality is not None:

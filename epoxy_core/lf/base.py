@@ -27,7 +27,7 @@ def _check_frame(df: Any) -> None:
         raise ValueError(f"LFs apply to a pandas DataFrame, got {type(df).__name__}.")
 
 
-def _check_columns_present(lf: LabelingFunction, df: pd.DataFrame, text_column: str) -> None:
+def _check_columns_present(lf: BaseLF, df: pd.DataFrame, text_column: str) -> None:
     for column in lf.required_columns(text_column):
         if column not in df.columns:
             available = [str(c) for c in df.columns]
@@ -44,7 +44,7 @@ def _check_columns_present(lf: LabelingFunction, df: pd.DataFrame, text_column: 
 # --------------------------------------------------------------------------------------------------------------
 
 
-class LabelingFunction(ABC):
+class BaseLF(ABC):
     """Base class of all LFs: a named rule that votes a class index or ``ABSTAIN`` for each row.
 
     Every subclass has ``name`` (unique within a set), ``label`` (the class it votes, or None when the votes
@@ -102,7 +102,7 @@ class LabelingFunction(ABC):
         _check_bool(self.enabled, f"{self._name_prefix()}: enabled")
 
 
-def _checked_votes(lf: LabelingFunction, frame: _Frame, cardinality: int | None) -> npt.NDArray[np.int64]:
+def _checked_votes(lf: BaseLF, frame: _Frame, cardinality: int | None) -> npt.NDArray[np.int64]:
     """``lf``'s votes after a range check that names the LF (votes from data or code can be anything)."""
     votes = lf._votes(frame)
     high = cardinality - 1 if cardinality is not None else MAX_CLASS

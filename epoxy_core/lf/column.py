@@ -21,7 +21,7 @@ from epoxy_core.lf._checks import (
     MAX_RULE_VALUES,
     _check_text,
 )
-from epoxy_core.lf.base import LabelingFunction
+from epoxy_core.lf.base import BaseLF
 from epoxy_core.lf.frame import (
     _bool_mask,
     _Frame,
@@ -64,7 +64,7 @@ def _check_rule_scalar(value: Any, what: str) -> Any:
 
 
 @dataclass(frozen=True)
-class ColumnRuleLF(LabelingFunction):
+class ColumnRuleLF(BaseLF):
     """Vote ``label`` where ``column <op> value`` holds.
 
     Operators (:data:`COLUMN_OPS`):
@@ -214,7 +214,7 @@ class ColumnRuleLF(LabelingFunction):
 
 
 @dataclass(frozen=True)
-class VoteColumnLF(LabelingFunction):
+class VoteColumnLF(BaseLF):
     """Copy precomputed votes from ``column``: class indices, ``-1`` (abstain), or missing (abstain).
 
     Use it for LFs run elsewhere (spaCy, TextBlob, another team's rules) and imported with the data.  Votes in

@@ -38,7 +38,7 @@ def _to_arrow_text(values: pd.Series | Sequence[Any]) -> pa.Array | pa.ChunkedAr
 
 
 class _Row(dict):  # type: ignore[type-arg]
-    """One data row for :class:`PythonLF`: ``row["text"]`` and ``row.text`` both work, as in Snorkel."""
+    """One data row for a Python :class:`~epoxy_core.lf.python.LabelingFunction`: ``row["text"]`` or ``row.text``."""
 
     def __getattr__(self, name: str) -> Any:
         try:

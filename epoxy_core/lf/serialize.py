@@ -11,40 +11,38 @@ from epoxy_core.lf._checks import (
     MAX_LFS,
 )
 from epoxy_core.lf.apply import _check_unique_names
-from epoxy_core.lf.base import LabelingFunction
+from epoxy_core.lf.base import BaseLF
 from epoxy_core.lf.column import ColumnRuleLF, VoteColumnLF
-from epoxy_core.lf.python import PythonLF
+from epoxy_core.lf.python import LabelingFunction
 from epoxy_core.lf.text import KeywordLF, RegexLF
 
 FORMAT_NAME = "epoxy-lfs"
 FORMAT_VERSION = 1
 
-_SERIALISABLE: dict[str, type[LabelingFunction]] = {
-    cls.kind: cls for cls in (KeywordLF, RegexLF, ColumnRuleLF, VoteColumnLF)
-}
+_SERIALISABLE: dict[str, type[BaseLF]] = {cls.kind: cls for cls in (KeywordLF, RegexLF, ColumnRuleLF, VoteColumnLF)}
 
 
-def _init_fields(cls: type[LabelingFunction]) -> list[dataclasses.Field[Any]]:
+def _init_fields(cls: type[BaseLF]) -> list[dataclasses.Field[Any]]:
     return [f for f in dataclasses.fields(cls) if f.init]  # type: ignore[arg-type]
 
 
-def lf_to_dict(lf: LabelingFunction) -> dict[str, Any]:
+def lf_to_dict(lf: BaseLF) -> dict[str, Any]:
     """A JSON-ready dict of ``lf``: ``{"type": ..., <every constructor field>}``.
 
     Raises
     ------
     ValueError
-        For a :class:`PythonLF` (code is never serialised) or an unknown LF class.
+        For a :class:`LabelingFunction` (code is never serialised) or an unknown LF class.
 
     Examples
     --------
     >>> lf_to_dict(VoteColumnLF("person", "person_vote"))
     {'type': 'vote_column', 'name': 'person', 'column': 'person_vote', 'enabled': True}
     """
-    if isinstance(lf, PythonLF):
+    if isinstance(lf, LabelingFunction):
         raise ValueError(
-            f"PythonLF {lf.name!r} wraps Python code and cannot be saved as JSON; rewrite it as a keyword, regex "
-            "or column rule LF, or store its votes in a column and use VoteColumnLF."
+            f"LabelingFunction {lf.name!r} wraps Python code and cannot be saved as JSON; rewrite it as a keyword, "
+            "regex or column rule LF, or store its votes in a column and use VoteColumnLF."
         )
     if type(lf) not in _SERIALISABLE.values():
         raise ValueError(f"Cannot serialise LF of type {type(lf).__name__}.")
@@ -55,7 +53,7 @@ def lf_to_dict(lf: LabelingFunction) -> dict[str, Any]:
     return out
 
 
-def lf_from_dict(data: Any) -> LabelingFunction:
+def lf_from_dict(data: Any) -> BaseLF:
     """Build an LF from :func:`lf_to_dict` output, validating every field.
 
     Raises
@@ -66,7 +64,7 @@ def lf_from_dict(data: Any) -> LabelingFunction:
     if not isinstance(data, dict):
         raise ValueError(f"an LF must be a JSON object, got {type(data).__name__}.")
     kind = data.get("type")
-    if kind == PythonLF.kind:
+    if kind == LabelingFunction.kind:
         raise ValueError("type 'python' cannot be loaded: LFs written as code are never read from JSON.")
     if not isinstance(kind, str) or kind not in _SERIALISABLE:
         raise ValueError(f"field 'type' must be one of {', '.join(map(repr, _SERIALISABLE))}; got {kind!r:.60}.")
@@ -86,13 +84,13 @@ def lf_from_dict(data: Any) -> LabelingFunction:
     return cls(**{k: v for k, v in data.items() if k != "type"})
 
 
-def lfs_to_json(lfs: Iterable[LabelingFunction]) -> str:
+def lfs_to_json(lfs: Iterable[BaseLF]) -> str:
     """Serialise LFs as ``{"format": "epoxy-lfs", "version": 1, "lfs": [...]}``.
 
     Raises
     ------
     ValueError
-        For a :class:`PythonLF`, duplicate names or more than the allowed number of LFs.
+        For a :class:`LabelingFunction`, duplicate names or more than the allowed number of LFs.
     """
     lfs = list(lfs)
     if len(lfs) > MAX_LFS:
@@ -115,7 +113,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in an LF file.")
 
 
-def lfs_from_json(text: str | bytes, *, max_bytes: int = 1_000_000) -> list[LabelingFunction]:
+def lfs_from_json(text: str | bytes, *, max_bytes: int = 1_000_000) -> list[BaseLF]:
     """Load LFs saved by :func:`lfs_to_json`, treating the input as untrusted.
 
     Parameters
@@ -127,7 +125,7 @@ def lfs_from_json(text: str | bytes, *, max_bytes: int = 1_000_000) -> list[Labe
 
     Returns
     -------
-    list of LabelingFunction
+    list of BaseLF
 
     Raises
     ------
@@ -183,7 +181,7 @@ def lfs_from_json(text: str | bytes, *, max_bytes: int = 1_000_000) -> list[Labe
     if len(items) > MAX_LFS:
         raise ValueError(f"The LF file holds {len(items):,} LFs; the limit is {MAX_LFS:,}.")
 
-    lfs: list[LabelingFunction] = []
+    lfs: list[BaseLF] = []
     for index, item in enumerate(items):
         try:
             lfs.append(lf_from_dict(item))

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from epoxy_core._cells import is_missing
-from epoxy_core.lf.base import LabelingFunction
+from epoxy_core.lf.base import BaseLF
 from epoxy_core.lf.frame import (
     _safe_str,
 )
@@ -91,12 +91,12 @@ def _re2_spans(pattern: str, texts: list[str | None], max_spans: int) -> list[li
     return spans
 
 
-def match_spans(lf: LabelingFunction, texts: Sequence[str | None], max_spans: int = 20) -> list[list[tuple[int, int]]]:
+def match_spans(lf: BaseLF, texts: Sequence[str | None], max_spans: int = 20) -> list[list[tuple[int, int]]]:
     """Character spans ``(start, end)`` of an LF's matches in a few texts, for highlighting in the UI.
 
     Parameters
     ----------
-    lf : LabelingFunction
+    lf : BaseLF
         A :class:`KeywordLF` or :class:`RegexLF`; any other LF gets an empty list per text.
     texts : sequence of str
         Texts to search (those of the LF's column).  None/NaN gives no spans; other values go through ``str``.

@@ -23,7 +23,7 @@ from epoxy_core.lf._checks import (
     _is_word_char,
     _re2_escape,
 )
-from epoxy_core.lf.base import LabelingFunction
+from epoxy_core.lf.base import BaseLF
 from epoxy_core.lf.frame import (
     _bool_mask,
     _Frame,
@@ -33,7 +33,7 @@ from epoxy_core.lf.frame import (
 
 
 @dataclass(frozen=True)
-class KeywordLF(LabelingFunction):
+class KeywordLF(BaseLF):
     """Vote ``label`` where any of ``keywords`` occurs in the text.
 
     Parameters
@@ -195,7 +195,7 @@ class KeywordLF(LabelingFunction):
 
 
 @dataclass(frozen=True)
-class RegexLF(LabelingFunction):
+class RegexLF(BaseLF):
     """Vote ``label`` where the regular expression ``pattern`` matches anywhere in the text.
 
     Patterns use RE2 syntax (close to Python's, without lookarounds or backreferences), which runs in
