@@ -30,7 +30,15 @@ import numpy.typing as npt
 from epoxy_core.labels import ABSTAIN, LabelMatrix, check_label_matrix
 from epoxy_core.neighbors import prepare_embeddings, similarity_block, squared_norms
 
-__all__ = ["Extender", "NearestVoters", "extend", "nearest_voters", "thresholds_array"]
+__all__ = [
+    "Extender",
+    "NearestVoters",
+    "extend",
+    "extend_new_rows",
+    "nearest_voters",
+    "nearest_voters_for_new_rows",
+    "thresholds_array",
+]
 
 # Cells per block in the exact fallback search: a (rows x voters) float32 similarity block of 16M cells
 # is 64 MB, small enough for a laptop and large enough for BLAS to run at full speed.
@@ -264,6 +272,92 @@ def extend(
     limits = thresholds_array(thresholds, L.shape[1])
     # Own votes carry similarity +inf, so one comparison keeps them and adds the extended ones.
     return np.where(nearest.similarity >= limits, nearest.vote, np.array(ABSTAIN, dtype=L.dtype))
+
+
+def nearest_voters_for_new_rows(
+    L_support: Any,
+    support_embeddings: Any,
+    new_embeddings: Any,
+    metric: str = "cosine",
+) -> NearestVoters:
+    """For rows that are not in the graph, the most similar *support* row on which each LF voted.
+
+    This is Epoxy's path for validation and test rows: they are extended from the voters of the rows the
+    LFs were developed on (the support set), never from each other.  The search is exact (blocked BLAS).
+
+    Parameters
+    ----------
+    L_support : array-like of shape (n_support, n_lfs)
+        The LFs' own votes on the support rows (``ABSTAIN`` = -1).
+    support_embeddings : array-like of shape (n_support, d)
+    new_embeddings : array-like of shape (n_new, d)
+    metric : {"cosine", "euclidean"}, default "cosine"
+
+    Returns
+    -------
+    NearestVoters
+        Shape (n_new, n_lfs); ``index`` refers to support rows (-1 where an LF has no voter at all).
+
+    Examples
+    --------
+    >>> support = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> nv = nearest_voters_for_new_rows([[1, -1], [-1, 0]], support, [[0.9, 0.1]])
+    >>> nv.index.tolist(), nv.vote.tolist()
+    ([[0, 1]], [[1, 0]])
+    """
+    L_support = check_label_matrix(L_support)
+    support = prepare_embeddings(support_embeddings, metric)
+    queries = prepare_embeddings(new_embeddings, metric)
+    if support.shape[0] != L_support.shape[0]:
+        raise ValueError(f"L_support has {L_support.shape[0]} rows but the support embeddings have {support.shape[0]}.")
+    if queries.shape[0] and queries.shape[1] != support.shape[1]:
+        raise ValueError(f"New rows have dimension {queries.shape[1]} but the support rows {support.shape[1]}.")
+    n, m = queries.shape[0], L_support.shape[1]
+    index = np.full((n, m), -1, dtype=np.int64)
+    similarity = np.full((n, m), -np.inf, dtype=np.float32)
+    vote = np.full((n, m), ABSTAIN, dtype=L_support.dtype)
+    for j in range(m):
+        voted_rows = np.flatnonzero(L_support[:, j] != ABSTAIN)
+        if voted_rows.size == 0 or n == 0:
+            continue
+        voters = support[voted_rows]
+        norms = squared_norms(voters, metric)
+        block_rows = int(min(n, max(1, _FALLBACK_BLOCK_CELLS // voted_rows.size)))
+        buffer = np.empty((block_rows, voted_rows.size), dtype=np.float32)
+        for start in range(0, n, block_rows):
+            block = np.arange(start, min(start + block_rows, n))
+            sims = similarity_block(queries[block], voters, metric, norms, buffer[: block.size])
+            best = sims.argmax(axis=1)
+            index[block, j] = voted_rows[best]
+            similarity[block, j] = sims[np.arange(block.size), best]
+            vote[block, j] = L_support[index[block, j], j]
+    return NearestVoters(index, similarity, vote)
+
+
+def extend_new_rows(L_new: Any, nearest: NearestVoters, thresholds: float | Any) -> LabelMatrix:
+    """Extend new rows: keep each LF's own vote, else copy its nearest support voter's within the threshold.
+
+    Parameters
+    ----------
+    L_new : array-like of shape (n_new, n_lfs)
+        The LFs' own votes on the new rows.
+    nearest : NearestVoters
+        :func:`nearest_voters_for_new_rows` of those rows.
+    thresholds : float or array-like of shape (n_lfs,)
+        As in :func:`extend`; ``+inf`` disables an LF's extension.
+
+    Examples
+    --------
+    >>> nv = NearestVoters(np.array([[0], [0]]), np.array([[0.9], [0.5]], np.float32), np.array([[1], [1]], np.int8))
+    >>> extend_new_rows([[-1], [-1]], nv, 0.8).ravel().tolist()
+    [1, -1]
+    """
+    L_new = check_label_matrix(L_new)
+    if nearest.shape != L_new.shape:
+        raise ValueError(f"The nearest voters have shape {nearest.shape} but the new rows' votes have {L_new.shape}.")
+    limits = thresholds_array(thresholds, L_new.shape[1])
+    copied = np.where(nearest.similarity >= limits, nearest.vote, np.array(ABSTAIN, dtype=nearest.vote.dtype))
+    return np.where(L_new != ABSTAIN, L_new, copied).astype(L_new.dtype, copy=False)
 
 
 def _column_key(column: np.ndarray) -> bytes:

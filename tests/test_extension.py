@@ -15,7 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from epoxy_core.extension import Extender, NearestVoters, extend, nearest_voters, thresholds_array
+from epoxy_core.extension import (
+    Extender,
+    NearestVoters,
+    extend,
+    extend_new_rows,
+    nearest_voters,
+    nearest_voters_for_new_rows,
+    thresholds_array,
+)
 
 COSINE_LOWEST = -1.0  # every cosine similarity reaches it
 
@@ -493,3 +501,39 @@ def test_extend_needs_a_graph_or_nearest_voters_and_a_valid_label_matrix(small_c
         extend(np.full((30, 2), np.nan), graph, 0.5)
     with pytest.raises(ValueError):
         extend(np.full((30, 2), -2), graph, 0.5)
+
+
+# ------------------------------------------------------------------ rows outside the graph (new rows)
+
+
+def test_new_rows_copy_the_nearest_support_voter_exactly():
+    rng = np.random.default_rng(3)
+    support = rng.standard_normal((60, 8)).astype(np.float32)
+    new = rng.standard_normal((25, 8)).astype(np.float32)
+    L_support = np.where(rng.random((60, 3)) < 0.2, rng.integers(0, 2, (60, 3)), -1).astype(np.int8)
+    L_support[:, 2] = -1  # an LF that votes nowhere never extends
+    nearest = nearest_voters_for_new_rows(L_support, support, new)
+    unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)  # noqa: E731
+    dense = unit(new) @ unit(support).T
+    for j in range(2):
+        voters = np.flatnonzero(L_support[:, j] != -1)
+        best = voters[dense[:, voters].argmax(axis=1)]
+        np.testing.assert_array_equal(nearest.index[:, j], best)
+        np.testing.assert_allclose(nearest.similarity[:, j], dense[np.arange(25), best], atol=1e-5)
+        np.testing.assert_array_equal(nearest.vote[:, j], L_support[best, j])
+    assert (nearest.index[:, 2] == -1).all() and (nearest.vote[:, 2] == -1).all()
+
+    L_new = np.full((25, 3), -1, dtype=np.int8)
+    L_new[0, 0] = 1 - nearest.vote[0, 0]  # an own vote is kept, whatever the neighbours say
+    extended = extend_new_rows(L_new, nearest, thresholds=[0.3, np.inf, 0.3])
+    assert extended[0, 0] == L_new[0, 0]
+    copied = nearest.similarity[1:, 0] >= 0.3
+    np.testing.assert_array_equal(extended[1:, 0], np.where(copied, nearest.vote[1:, 0], -1))
+    assert (extended[:, 1] == -1).all() and (extended[:, 2] == -1).all()
+
+
+def test_new_rows_need_matching_dimensions():
+    with pytest.raises(ValueError, match="dimension"):
+        nearest_voters_for_new_rows([[0]], np.ones((1, 3)), np.ones((2, 4)))
+    with pytest.raises(ValueError, match="rows"):
+        nearest_voters_for_new_rows([[0], [1]], np.ones((1, 3)), np.ones((2, 3)))

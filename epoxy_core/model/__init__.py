@@ -1,7 +1,14 @@
 """Models that turn votes into labels: label models (no ground truth needed) and their baselines."""
 
-from epoxy_core.model.balance import ClassBalance, class_balance_from_labels
+from epoxy_core.model.balance import BALANCE_MODES, ClassBalance, class_balance_from_labels, resolve_class_balance
 from epoxy_core.model.baselines import MajorityVote
 from epoxy_core.model.triplet import TripletLabelModel
 
-__all__ = ["ClassBalance", "MajorityVote", "TripletLabelModel", "class_balance_from_labels"]
+__all__ = [
+    "BALANCE_MODES",
+    "ClassBalance",
+    "MajorityVote",
+    "TripletLabelModel",
+    "class_balance_from_labels",
+    "resolve_class_balance",
+]

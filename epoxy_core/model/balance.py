@@ -32,3 +32,45 @@ def _check_balance(class_balance: Any, cardinality: int) -> npt.NDArray[np.float
     if not np.all(np.isfinite(balance)) or np.any(balance <= 0):
         raise ValueError("class_balance must hold positive, finite probabilities.")
     return balance / balance.sum()
+
+
+BALANCE_MODES: tuple[str, ...] = ("dev labels", "estimate", "uniform")
+"""How a user can ask for the class balance: from the dev labels, estimated from the votes, or uniform."""
+
+
+def resolve_class_balance(mode: Any, y: Any = None, cardinality: int = 2) -> npt.NDArray[np.float64] | str:
+    """Turn a class-balance setting into what a label model's ``fit(L, class_balance=...)`` takes.
+
+    Parameters
+    ----------
+    mode : {"dev labels", "estimate", "uniform"} or array-like of shape (cardinality,)
+        ``"dev labels"`` uses the (add-one smoothed) class frequencies of the labeled rows of ``y`` and falls
+        back to ``"estimate"`` when no row is labeled; probabilities are checked and normalised.
+    y : array-like of shape (n_rows,), optional
+        Gold labels, ``ABSTAIN`` for unlabeled rows (needed for ``"dev labels"``).
+    cardinality : int, default 2
+
+    Returns
+    -------
+    numpy.ndarray or str
+        Probabilities, or ``"estimate"`` / ``"uniform"``.
+
+    Examples
+    --------
+    >>> resolve_class_balance("dev labels", [0, 0, 0, -1], cardinality=2).tolist()
+    [0.8, 0.2]
+    >>> resolve_class_balance("dev labels", [-1, -1]), resolve_class_balance("uniform")
+    ('estimate', 'uniform')
+    """
+    if isinstance(mode, str):
+        if mode == "dev labels":
+            labels = None if y is None else check_labels(y, cardinality)
+            if labels is None or not (labels != ABSTAIN).any():
+                return "estimate"
+            return class_balance_from_labels(labels, cardinality)
+        if mode in ("estimate", "uniform"):
+            return mode
+        raise ValueError(
+            f"class balance must be one of {', '.join(map(repr, BALANCE_MODES))} or probabilities; got {mode!r}."
+        )
+    return _check_balance(mode, cardinality)
