@@ -1,12 +1,21 @@
 """Models that turn votes into labels: label models (no ground truth needed) and their baselines."""
 
-from epoxy_core.model.balance import BALANCE_MODES, ClassBalance, class_balance_from_labels, resolve_class_balance
+from epoxy_core.model.balance import (
+    BALANCE_MODES,
+    DEFAULT_CLASS_BALANCE,
+    ClassBalance,
+    class_balance_from_labels,
+    resolve_class_balance,
+)
+from epoxy_core.model.base import LabelModel
 from epoxy_core.model.baselines import MajorityVote
 from epoxy_core.model.triplet import TripletLabelModel
 
 __all__ = [
     "BALANCE_MODES",
+    "DEFAULT_CLASS_BALANCE",
     "ClassBalance",
+    "LabelModel",
     "MajorityVote",
     "TripletLabelModel",
     "class_balance_from_labels",

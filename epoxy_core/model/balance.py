@@ -10,6 +10,11 @@ import numpy.typing as npt
 from epoxy_core.labels import ABSTAIN, check_labels
 
 ClassBalance = npt.ArrayLike | Literal["estimate", "uniform"] | None
+"""What a label model's ``fit`` takes as the prior: probabilities, ``"estimate"``, ``"uniform"``, or ``None``
+(meaning :data:`DEFAULT_CLASS_BALANCE`)."""
+
+DEFAULT_CLASS_BALANCE: str = "estimate"
+"""The one default prior of ``fit``, ``tune_thresholds`` and the app (see the module docstring for why)."""
 
 
 def class_balance_from_labels(y: Any, cardinality: int, smoothing: float = 1.0) -> npt.NDArray[np.float64]:

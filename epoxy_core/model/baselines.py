@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from epoxy_core.labels import ABSTAIN, check_label_matrix
-from epoxy_core.model.balance import ClassBalance, _check_balance
+from epoxy_core.labels import ABSTAIN, LabelMatrix
+from epoxy_core.model.balance import DEFAULT_CLASS_BALANCE, ClassBalance, _check_balance
+from epoxy_core.model.base import LabelModel
 
 
-class MajorityVote:
+def vote_counts(L: LabelMatrix, cardinality: int) -> npt.NDArray[np.float64]:
+    """(n_rows, cardinality) number of LFs voting each class on each row.
+
+    >>> vote_counts(np.array([[1, 1, 0], [-1, -1, -1]]), 2).tolist()
+    [[1.0, 2.0], [0.0, 0.0]]
+    """
+    return np.stack([(L == c).sum(axis=1) for c in range(cardinality)], axis=1).astype(np.float64)
+
+
+def vote_share_proba(L: LabelMatrix, prior: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Share of the votes each class received; rows without votes get ``prior``."""
+    counts = vote_counts(L, prior.size)
+    totals = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, totals, out=np.broadcast_to(prior, counts.shape).copy(), where=totals > 0)
+
+
+def vote_share_balance(L: LabelMatrix, cardinality: int) -> npt.NDArray[np.float64]:
+    """Mean vote share over the rows with a vote (add-one smoothed): majority vote's estimate of the prior.
+
+    >>> vote_share_balance(np.array([[1, 1], [0, -1], [-1, -1]]), 2).tolist()
+    [0.5, 0.5]
+    """
+    shares = vote_share_proba(L, np.zeros(cardinality))
+    covered = (L != ABSTAIN).any(axis=1)
+    counts = shares[covered].sum(axis=0) + 1.0
+    return counts / counts.sum()
+
+
+class MajorityVote(LabelModel):
     """Each row gets the class most LFs vote for; the baseline for any label model.
 
     Parameters
@@ -19,55 +48,49 @@ class MajorityVote:
     cardinality : int, default 2
         Number of classes.
 
+    Attributes
+    ----------
+    class_balance_ : ndarray of shape (cardinality,)
+        The probabilities of rows without any vote.
+    accuracies_ : ndarray of shape (n_lfs,)
+        All NaN: majority vote estimates no LF accuracy.
+    n_lfs_ : int
+
     Examples
     --------
-    >>> MajorityVote().fit(None).predict_proba([[1, 1, 0], [-1, -1, -1]]).tolist()
+    >>> L = [[1, 1, 0], [-1, -1, -1]]
+    >>> MajorityVote().fit(L, class_balance="uniform").predict_proba(L).tolist()
     [[0.3333333333333333, 0.6666666666666666], [0.5, 0.5]]
+    >>> MajorityVote().fit(L, class_balance="uniform").predict(L, tie_break="abstain").tolist()
+    [1, -1]
     """
 
-    def __init__(self, cardinality: int = 2):
-        self.cardinality = cardinality
-
-    def fit(self, L: Any = None, class_balance: ClassBalance = None) -> MajorityVote:
-        """Set the prior used for rows without votes (uniform unless ``class_balance`` is given)."""
-        if class_balance is None or isinstance(class_balance, str):
-            self.class_balance_ = np.full(self.cardinality, 1.0 / self.cardinality)
-        else:
-            self.class_balance_ = _check_balance(class_balance, self.cardinality)
-        return self
-
-    def _prior(self) -> npt.NDArray[np.float64]:
-        """The fitted class balance, or uniform when ``fit`` was never called (it learns nothing else)."""
-        return getattr(self, "class_balance_", np.full(self.cardinality, 1.0 / self.cardinality))
-
-    def _counts(self, L: Any) -> npt.NDArray[np.float64]:
-        L = check_label_matrix(L, self.cardinality)
-        return np.stack([(L == c).sum(axis=1) for c in range(self.cardinality)], axis=1).astype(np.float64)
-
-    def predict_proba(self, L: Any) -> npt.NDArray[np.float64]:
-        """Share of the votes each class received; rows without votes get the class balance."""
-        counts = self._counts(L)
-        totals = counts.sum(axis=1, keepdims=True)
-        return np.divide(counts, totals, out=np.broadcast_to(self._prior(), counts.shape).copy(), where=totals > 0)
-
-    def predict(self, L: Any, tie_break: Literal["first", "abstain"] = "first") -> npt.NDArray[np.int64]:
-        """Class with the most votes.
+    def fit(self, L: Any, class_balance: ClassBalance = DEFAULT_CLASS_BALANCE) -> MajorityVote:
+        """Set the prior used for rows without votes.
 
         Parameters
         ----------
-        tie_break : {"first", "abstain"}, default "first"
-            ``"first"`` resolves ties (and rows without votes) to the lowest tied class index (rows without
-            votes: the most likely class a priori); ``"abstain"`` returns ``ABSTAIN`` for them.
+        L : array-like of shape (n_rows, n_lfs)
+        class_balance : array-like of shape (cardinality,), "estimate", "uniform" or None
+            ``"estimate"`` (also ``None``) is the mean vote share of the rows with votes (add-one smoothed).
+
+        Returns
+        -------
+        MajorityVote
+            ``self``, fitted.
         """
-        counts = self._counts(L)
-        predictions = counts.argmax(axis=1)
-        if tie_break == "abstain":
-            top = counts.max(axis=1, keepdims=True)
-            tied = ((counts == top).sum(axis=1) > 1) | (top[:, 0] == 0)
-            predictions[tied] = ABSTAIN
-        elif tie_break == "first":
-            no_votes = counts.sum(axis=1) == 0
-            predictions[no_votes] = int(np.argmax(self._prior()))
+        L = self._check_fit_input(L)
+        if class_balance is None or (isinstance(class_balance, str) and class_balance == "estimate"):
+            self.class_balance_ = vote_share_balance(L, self.cardinality)
+        elif isinstance(class_balance, str) and class_balance == "uniform":
+            self.class_balance_ = np.full(self.cardinality, 1.0 / self.cardinality)
+        elif isinstance(class_balance, str):
+            raise ValueError(f"class_balance must be probabilities, 'estimate' or 'uniform'; got {class_balance!r}.")
         else:
-            raise ValueError(f"tie_break must be 'first' or 'abstain', got {tie_break!r}.")
-        return predictions
+            self.class_balance_ = _check_balance(class_balance, self.cardinality)
+        self.n_lfs_ = L.shape[1]
+        self.accuracies_ = np.full(L.shape[1], np.nan)
+        return self
+
+    def _predict_proba(self, L: LabelMatrix) -> npt.NDArray[np.float64]:
+        return vote_share_proba(L, self.class_balance_)

@@ -18,8 +18,13 @@ import numpy as np
 import numpy.typing as npt
 from threadpoolctl import threadpool_limits
 
-from epoxy_core.labels import ABSTAIN, LabelMatrix, check_label_matrix
-from epoxy_core.model.balance import ClassBalance, _check_balance
+from epoxy_core.labels import ABSTAIN, LabelMatrix
+from epoxy_core.model.balance import DEFAULT_CLASS_BALANCE, ClassBalance, _check_balance
+from epoxy_core.model.base import LabelModel
+from epoxy_core.model.baselines import MajorityVote, vote_share_proba
+
+MIN_LFS = 3
+"""The triplet method needs three LFs that vote; with fewer the model predicts as majority vote."""
 
 
 def _single_threaded_blas(n_rows: int) -> AbstractContextManager[Any]:
@@ -48,7 +53,7 @@ def _median_triplet_strength(cov: np.ndarray, usable: np.ndarray, aggregate: str
     return strength
 
 
-class TripletLabelModel:
+class TripletLabelModel(LabelModel):
     """Closed-form triplet label model (FlyingSquid family), LFs independent given the label.
 
     Each (LF, class it votes) pair is an indicator feature ``v_f`` ("LF i voted class c on this row").
@@ -110,6 +115,17 @@ class TripletLabelModel:
     [1, 0, 1, 0, 1, 0]
     """
 
+    _state_attributes = (
+        *LabelModel._state_attributes,
+        "coverages_",
+        "fallback_",
+        "fallback_lfs_",
+        "feature_lfs_",
+        "feature_classes_",
+        "_weights",
+        "_constants",
+    )
+
     def __init__(
         self,
         cardinality: int = 2,
@@ -140,8 +156,6 @@ class TripletLabelModel:
 
     # -- fitting ---------------------------------------------------------------------------------
     def _validate_settings(self) -> None:
-        if self.cardinality < 2:
-            raise ValueError(f"cardinality must be at least 2, got {self.cardinality}.")
         choices = {
             "method": ("class_conditional", "symmetric"),
             "aggregate": ("median", "mean"),
@@ -151,7 +165,7 @@ class TripletLabelModel:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
 
-    def fit(self, L: Any, class_balance: ClassBalance = None) -> TripletLabelModel:
+    def fit(self, L: Any, class_balance: ClassBalance = DEFAULT_CLASS_BALANCE) -> TripletLabelModel:
         """Estimate each LF's accuracy from how LFs agree and disagree (no labels needed).
 
         Parameters
@@ -170,12 +184,13 @@ class TripletLabelModel:
             ``self``, fitted.
         """
         self._validate_settings()
-        L = check_label_matrix(L, self.cardinality)
-        if L.shape[0] == 0:
-            raise ValueError("Cannot fit a label model on zero rows.")
+        L = self._check_fit_input(L)
         n, m = L.shape
         self.n_lfs_ = m
         self.coverages_ = (L != ABSTAIN).mean(axis=0)
+        self.fallback_ = int((self.coverages_ > 0).sum()) < MIN_LFS
+        if self.fallback_:
+            return self._fit_majority_vote(L, class_balance)
         votes_class = np.stack([(L == c).any(axis=0) for c in range(self.cardinality)], axis=1)  # (m, C)
         pairs = [(int(i), int(c)) for i, c in zip(*np.nonzero(votes_class), strict=True)]
         self.feature_lfs_ = np.array([i for i, _ in pairs], dtype=np.int64)
@@ -201,6 +216,17 @@ class TripletLabelModel:
             if votes[mine].sum() > 0:
                 accuracies[i] = np.average(feature_precision[mine], weights=votes[mine])
         self.accuracies_ = np.clip(accuracies, 0.0, 1.0)
+        return self
+
+    def _fit_majority_vote(self, L: LabelMatrix, class_balance: ClassBalance) -> TripletLabelModel:
+        """Fewer than three LFs vote: no triplet exists, so predict as majority vote does."""
+        self.class_balance_ = MajorityVote(self.cardinality).fit(L, class_balance).class_balance_
+        self.accuracies_ = np.full(self.n_lfs_, np.nan)
+        self.fallback_lfs_ = list(range(self.n_lfs_))
+        self.feature_lfs_ = np.zeros(0, dtype=np.int64)
+        self.feature_classes_ = np.zeros(0, dtype=np.int64)
+        self._weights = np.zeros((len(self._positive_classes()), 0), dtype=np.float32)
+        self._constants = np.zeros(len(self._positive_classes()))
         return self
 
     def _fixed_balance(self, class_balance: ClassBalance) -> np.ndarray | None:
@@ -342,13 +368,11 @@ class TripletLabelModel:
         self.class_balance_ = balance
 
     # -- prediction ------------------------------------------------------------------------------
-    def _check_fitted(self, L: Any) -> LabelMatrix:
-        if not hasattr(self, "_weights"):
-            raise ValueError("This TripletLabelModel is not fitted yet: call fit(L) first.")
-        L = check_label_matrix(L, self.cardinality)
-        if L.shape[1] != self.n_lfs_:
-            raise ValueError(f"The model was fitted on {self.n_lfs_} LFs but L has {L.shape[1]} columns.")
-        return L
+    def _restore_state(self) -> None:
+        super()._restore_state()
+        self.fallback_ = bool(self.fallback_)
+        self.fallback_lfs_ = [int(i) for i in self.fallback_lfs_]
+        self._weights = np.asarray(self._weights, dtype=np.float32)
 
     def _posterior_of_indicators(self, V: np.ndarray, prior_weight: float | None = None) -> npt.NDArray[np.float64]:
         with _single_threaded_blas(V.shape[0]):
@@ -374,23 +398,7 @@ class TripletLabelModel:
         per_class = np.maximum(per_class, 1e-12)
         return per_class / per_class.sum(axis=1, keepdims=True)
 
-    def _posterior(self, L: LabelMatrix) -> npt.NDArray[np.float64]:
+    def _predict_proba(self, L: LabelMatrix) -> npt.NDArray[np.float64]:
+        if self.fallback_:
+            return vote_share_proba(L, self.class_balance_)
         return self._posterior_of_indicators(self._indicators(L))
-
-    def predict_proba(self, L: Any) -> npt.NDArray[np.float64]:
-        """Probability of each class for each row, shape (n_rows, cardinality); rows sum to 1."""
-        return self._posterior(self._check_fitted(L))
-
-    def predict(self, L: Any, abstain_if_no_votes: bool = False) -> npt.NDArray[np.int64]:
-        """Most probable class per row (ties go to the lower class index).
-
-        Parameters
-        ----------
-        abstain_if_no_votes : bool, default False
-            Return ``ABSTAIN`` for rows on which every LF abstains instead of the model's guess.
-        """
-        L = self._check_fitted(L)
-        predictions = self._posterior(L).argmax(axis=1)
-        if abstain_if_no_votes:
-            predictions[(L == ABSTAIN).all(axis=1)] = ABSTAIN
-        return predictions

@@ -1,4 +1,4 @@
-"""Tests for epoxy_core.model: the triplet label model and the majority-vote baseline.
+"""Tests for epoxy_core.model.triplet: the triplet label model.
 
 Synthetic votes follow the model's own assumptions (LFs conditionally independent given the label), so a
 correct estimator must recover the accuracies it was generated with.  Accuracies are compared with each
@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from epoxy_core.model import MajorityVote, TripletLabelModel, class_balance_from_labels
+from epoxy_core.model.baselines import MajorityVote
+from epoxy_core.model.triplet import TripletLabelModel
 
 ACCURACY_TOLERANCE = 0.03
 BALANCE_TOLERANCE = 0.03
@@ -145,7 +146,7 @@ def test_multiclass_model_beats_majority_vote(five_class_data):
     L, y = five_class_data
     model = TripletLabelModel(cardinality=5).fit(L, class_balance="estimate")
     model_accuracy = (model.predict(L) == y).mean()
-    mv_accuracy = (MajorityVote(cardinality=5).fit().predict(L) == y).mean()
+    mv_accuracy = (MajorityVote(cardinality=5).fit(L, class_balance="uniform").predict(L) == y).mean()
     assert model_accuracy >= mv_accuracy
 
 
@@ -267,7 +268,9 @@ def test_posterior_is_a_finite_distribution_equal_for_equal_rows(data, method, p
     # differ with a row's position in the matrix product).
     _, first, inverse = np.unique(L, axis=0, return_index=True, return_inverse=True)
     np.testing.assert_allclose(proba, proba[first[inverse.ravel()]], rtol=1e-5, atol=1e-12)
-    assert np.all(np.isfinite(model.accuracies_)) and np.all((model.accuracies_ >= 0) & (model.accuracies_ <= 1))
+    known = model.accuracies_[~np.isnan(model.accuracies_)]
+    assert np.all((known >= 0) & (known <= 1))
+    assert model.fallback_ or known.size == model.n_lfs_
     np.testing.assert_allclose(model.class_balance_.sum(), 1.0)
     assert set(model.predict(L).tolist()) <= set(range(cardinality))
 
@@ -301,12 +304,14 @@ def test_all_abstain_row_under_class_conditional_model_counts_abstentions_as_evi
     np.testing.assert_allclose(model.predict_proba(row), brute_force_posterior(model, row), atol=1e-6)
 
 
-def test_fewer_than_three_lfs_fall_back_to_the_default_accuracy():
-    L = np.array([[1, -1], [1, 1], [-1, 0], [0, 0], [-1, -1], [1, 0], [0, -1], [-1, 1]])
+def test_fewer_than_three_voting_lfs_predict_as_majority_vote():
+    L = np.array([[1, -1, -1], [1, 1, -1], [-1, 0, -1], [0, 0, -1], [-1, -1, -1], [1, 0, -1], [0, -1, -1]])
     for method in ["class_conditional", "symmetric"]:
-        model = TripletLabelModel(method=method, fallback_accuracy=0.65).fit(L, class_balance="uniform")
-        np.testing.assert_allclose(model.accuracies_, [0.65, 0.65], err_msg=method)
-        assert model.fallback_lfs_ == [0, 1]
+        model = TripletLabelModel(method=method).fit(L, class_balance="uniform")
+        assert model.fallback_, method
+        assert np.isnan(model.accuracies_).all()
+        mv = MajorityVote().fit(L, class_balance="uniform")
+        np.testing.assert_allclose(model.predict_proba(L), mv.predict_proba(L), err_msg=method)
 
 
 def test_lf_that_never_votes_is_listed_as_fallback(binary_data):
@@ -320,44 +325,9 @@ def test_lf_that_never_votes_is_listed_as_fallback(binary_data):
 def test_predict_can_abstain_on_rows_without_votes(two_sided_sample):
     model = TripletLabelModel(method="symmetric").fit(two_sided_sample, class_balance="uniform")
     L = np.array([[1, 1, 1, -1], [-1, -1, -1, -1], [0, 0, -1, 0]])
-    assert model.predict(L, abstain_if_no_votes=True).tolist() == [1, -1, 0]
-    # Otherwise the all-abstain row gets the prior's answer; a uniform tie goes to the lower class.
+    # The all-abstain row gets the uniform prior: a tie, which goes to the lower class or abstains.
+    assert model.predict(L, tie_break="abstain").tolist() == [1, -1, 0]
     assert model.predict(L).tolist() == [1, 0, 0]
-
-
-# -- majority vote ---------------------------------------------------------------------------------
-MV_L = np.array([[0, 0, 1], [1, 1, -1], [0, 1, -1], [-1, -1, -1], [2, 2, 0]])
-
-
-def test_majority_vote_returns_exact_vote_shares():
-    proba = MajorityVote(cardinality=3).fit().predict_proba(MV_L)
-    expected = [[2 / 3, 1 / 3, 0], [0, 1, 0], [1 / 2, 1 / 2, 0], [1 / 3, 1 / 3, 1 / 3], [1 / 3, 0, 2 / 3]]
-    np.testing.assert_allclose(proba, expected)
-
-
-def test_majority_vote_tie_break():
-    model = MajorityVote(cardinality=3).fit()
-    assert model.predict(MV_L).tolist() == [0, 1, 0, 0, 2]
-    assert model.predict(MV_L, tie_break="abstain").tolist() == [0, 1, -1, -1, 2]
-    with pytest.raises(ValueError, match="tie_break"):
-        model.predict(MV_L, tie_break="random")
-
-
-def test_majority_vote_rows_without_votes_follow_the_given_class_balance():
-    model = MajorityVote(cardinality=3).fit(class_balance=[2, 5, 3])
-    np.testing.assert_allclose(model.predict_proba(MV_L)[3], [0.2, 0.5, 0.3])
-    assert model.predict(MV_L).tolist() == [0, 1, 0, 1, 2]
-
-
-# -- class balance from labels -----------------------------------------------------------------------
-def test_class_balance_from_labels_counts_labeled_rows_with_smoothing():
-    np.testing.assert_allclose(class_balance_from_labels([0, 0, 1, -1], 2, smoothing=0), [2 / 3, 1 / 3])
-    np.testing.assert_allclose(class_balance_from_labels([0, 0, 1, -1], 2), [3 / 5, 2 / 5])
-    np.testing.assert_allclose(class_balance_from_labels([2, 2], 3), [1 / 5, 1 / 5, 3 / 5])
-    with pytest.raises(ValueError, match="No labeled rows"):
-        class_balance_from_labels([-1, -1], 2, smoothing=0)
-    with pytest.raises(ValueError):
-        class_balance_from_labels([0, 2], 2)
 
 
 # -- invalid input --------------------------------------------------------------------------------
@@ -385,16 +355,8 @@ def test_fit_rejects_invalid_input(kwargs, L, class_balance):
 
 
 def test_unfitted_or_mismatched_prediction_is_refused():
-    with pytest.raises(ValueError, match="not fitted"):
-        TripletLabelModel().predict_proba([[0, 1, 1]])
-    with pytest.raises(ValueError, match="not fitted"):
-        TripletLabelModel().predict([[0, 1, 1]])
     model = TripletLabelModel().fit([[0, 1, 1], [1, 1, 0]], class_balance="uniform")
     with pytest.raises(ValueError, match="3 LFs"):
         model.predict_proba([[0, 1]])
     with pytest.raises(ValueError):
         model.predict_proba([[0, 1, 2]])
-    with pytest.raises(ValueError):
-        MajorityVote().fit(class_balance=[0.5, 0.25, 0.25])
-    with pytest.raises(ValueError):
-        MajorityVote().predict([[0, 3]])
