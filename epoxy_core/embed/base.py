@@ -1,9 +1,10 @@
-"""What every embedding backend shares: the progress callback, input checks, batching, package lookup."""
+"""What every embedding backend shares: the backend record, input checks, the one batching loop, package lookup."""
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,75 @@ ProgressCallback = Callable[[int, int], None]
 """``progress(done_rows, total_rows)``, called after every batch."""
 
 BATCH_SIZE = 64
+ENCODE_CHUNK = 4096
+"""Texts tokenised at once by :func:`embed_batched`: bounds the memory held in token ids."""
+
+
+@dataclass(frozen=True)
+class EmbedderInfo:
+    """What one embedder is and whether it can run on this machine.
+
+    Attributes
+    ----------
+    name : str
+        The value to pass as ``model=`` (``"st:"`` stands for a prefix to complete).
+    label : str
+        Short human-readable name for the UI.
+    installed : bool
+        Whether everything it needs is present here.
+    dim : int or None
+        Output dimension, when known without loading the model.
+    note : str
+        One line for the UI: speed/quality, or what to install when ``installed`` is False.
+    """
+
+    name: str
+    label: str
+    installed: bool
+    dim: int | None
+    note: str = ""
+
+
+EmbedFunction = Callable[[str, list[str], "ProgressCallback | None", int], npt.NDArray[np.float32]]
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One family of text embedders, as the registry dispatches to it.
+
+    A backend answers to one model string (``"minilm"``) or to every string with a prefix
+    (``"st:<name>"``); its functions receive the part after the prefix (``""`` for a plain name).
+
+    Attributes
+    ----------
+    name : str
+        The model string, or the prefix ending in ``":"``.
+    label : callable
+        ``label(argument) -> str``: a human-readable name for a model string (nothing is loaded).
+    fingerprint : callable
+        ``fingerprint(argument) -> str``: changes whenever the output could change (cache keys).
+    embed : callable
+        ``embed(argument, texts, progress, batch_size) -> (n, d) float32``, unit rows.
+    describe : callable or None
+        ``describe() -> EmbedderInfo`` for :func:`~epoxy_core.embed.available_embedders`;
+        None for backends not offered in the UI's list.
+    validate : callable or None
+        ``validate(argument)`` raises ValueError for a malformed argument (nothing is loaded).
+    default_batch_size : int
+        Texts per model call when the caller does not choose.
+    """
+
+    name: str
+    label: Callable[[str], str]
+    fingerprint: Callable[[str], str]
+    embed: EmbedFunction
+    describe: Callable[[], EmbedderInfo] | None = None
+    validate: Callable[[str], object] | None = None
+    default_batch_size: int = BATCH_SIZE
+
+    @property
+    def is_prefix(self) -> bool:
+        return self.name.endswith(":")
 
 
 def _package_dir(package: str) -> Path | None:
@@ -57,25 +127,58 @@ def _call_progress(progress: ProgressCallback | None, done: int, total: int) -> 
         progress(done, total)
 
 
-def _embed_batched(
+def embed_batched(
     texts: list[str],
-    embed_batch: Callable[[list[str]], npt.NDArray[np.float32]],
+    run: Callable[[list[Any]], npt.NDArray[np.floating[Any]]],
     dim: int,
-    progress: ProgressCallback | None,
-    batch_size: int,
+    *,
+    encode: Callable[[list[str]], Sequence[Sequence[int]]] | None = None,
+    progress: ProgressCallback | None = None,
+    batch_size: int = BATCH_SIZE,
+    chunk_size: int = ENCODE_CHUNK,
 ) -> npt.NDArray[np.float32]:
-    """Embed in length-sorted batches, writing into one preallocated output in input order."""
+    """Embed in batches of similar length, writing unit rows into one preallocated output in input order.
+
+    Parameters
+    ----------
+    texts : list of str
+    run : callable
+        ``run(batch) -> (len(batch), dim)`` raw vectors; ``batch`` holds texts, or what
+        ``encode`` made of them (token ids).
+    dim : int
+        Output dimension.
+    encode : callable, optional
+        ``encode(texts) -> token id sequences``, applied to ``chunk_size`` texts at a time;
+        batches are then formed by token count instead of character count.
+    progress : callable, optional
+        ``progress(done_rows, total_rows)`` after every batch.
+    batch_size, chunk_size : int
+        Items per ``run`` call; texts per ``encode`` call (only one chunk's tokens are held).
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (n, dim)
+        L2-normalised rows (a zero row gets a fallback vector seeded by its text).
+    """
     n = len(texts)
     out = np.empty((n, dim), dtype=np.float32)
-    # Similar lengths in a batch means little padding; character length is a cheap proxy
-    # for token length, and the output rows go straight back to their original positions.
-    order = np.argsort(np.fromiter((len(t) for t in texts), dtype=np.int64, count=n), kind="stable")
-    for start in range(0, n, batch_size):
-        rows = order[start : start + batch_size]
-        batch = [texts[i] for i in rows]
-        block = embed_batch(batch)
-        if block.shape != (rows.size, dim):
-            raise ValueError(f"The model returned shape {block.shape} for a batch of {rows.size} texts.")
-        out[rows] = l2_normalize(block, seeds=batch)
-        _call_progress(progress, min(start + batch_size, n), n)
+    # Similar lengths in a batch mean little padding.  Character length orders the texts
+    # roughly; within each chunk the exact token counts order them again.  Output rows go
+    # straight back to their original positions.
+    by_chars = np.argsort(np.fromiter((len(t) for t in texts), dtype=np.int64, count=n), kind="stable")
+    done = 0
+    for chunk_start in range(0, n, chunk_size):
+        chunk = by_chars[chunk_start : chunk_start + chunk_size]
+        chunk_texts = [texts[i] for i in chunk]
+        items: Sequence[Any] = chunk_texts if encode is None else encode(chunk_texts)
+        lengths = np.fromiter((len(item) for item in items), dtype=np.int64, count=len(items))
+        by_length = np.argsort(lengths, kind="stable")
+        for start in range(0, len(chunk), batch_size):
+            members = by_length[start : start + batch_size]
+            block = np.asarray(run([items[m] for m in members]))
+            if block.shape != (members.size, dim):
+                raise ValueError(f"The model returned shape {block.shape} for a batch of {members.size} texts.")
+            out[chunk[members]] = l2_normalize(block, seeds=[chunk_texts[m] for m in members])
+            done += members.size
+            _call_progress(progress, done, n)
     return out

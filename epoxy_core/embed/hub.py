@@ -8,11 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from epoxy_core.embed.base import (
-    ProgressCallback,
-    _embed_batched,
-    _has_module,
-)
+from epoxy_core.embed.base import Backend, EmbedderInfo, ProgressCallback, _has_module, embed_batched
 
 
 @functools.lru_cache(maxsize=2)
@@ -22,11 +18,15 @@ def _load_sentence_transformer(name: str) -> Any:
     return SentenceTransformer(name, device="cpu")
 
 
+def _check_name(name: str) -> None:
+    if not name:
+        raise ValueError("model='st:' needs a model name or path after the colon, e.g. 'st:all-MiniLM-L6-v2'.")
+
+
 def _st_embed(
     name: str, texts: list[str], progress: ProgressCallback | None, batch_size: int
 ) -> npt.NDArray[np.float32]:
-    if not name:
-        raise ValueError("model='st:' needs a model name or path after the colon, e.g. 'st:all-MiniLM-L6-v2'.")
+    _check_name(name)
     if not _has_module("sentence_transformers"):
         raise ValueError(
             f"model='st:{name}' needs the optional sentence-transformers package: "
@@ -39,12 +39,33 @@ def _st_embed(
             f"Could not load sentence-transformers model {name!r}: {error}. "
             "Check the name or local path (offline use needs a local copy)."
         ) from error
-    dim = int(st_model.get_sentence_embedding_dimension() or 0)
 
-    def embed_batch(batch: list[str]) -> npt.NDArray[np.float32]:
+    def run(batch: list[str]) -> npt.NDArray[np.float32]:
         vectors = st_model.encode(batch, batch_size=len(batch), convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
-    if dim <= 0:
-        dim = int(embed_batch([""]).shape[1])
-    return _embed_batched(texts, embed_batch, dim, progress, batch_size)
+    dim = int(st_model.get_sentence_embedding_dimension() or 0) or int(run([""]).shape[1])
+    return embed_batched(texts, run, dim, progress=progress, batch_size=batch_size)
+
+
+def _describe() -> EmbedderInfo:
+    installed = _has_module("sentence_transformers")
+    return EmbedderInfo(
+        name="st:",
+        label="sentence-transformers model (name or path)",
+        installed=installed,
+        dim=None,
+        note="Any model by hub name or local path."
+        if installed
+        else "Not installed: pip install -r requirements-hub.txt",
+    )
+
+
+ST_BACKEND = Backend(
+    name="st:",
+    label=lambda name: f"sentence-transformers {name}",
+    fingerprint=lambda name: f"st/v1/{name}",
+    embed=_st_embed,
+    describe=_describe,
+    validate=_check_name,
+)

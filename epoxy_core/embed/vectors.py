@@ -1,35 +1,110 @@
-"""Bring your own vectors: an uploaded ``.npy`` file or numeric columns of the table."""
+"""Bring your own vectors: an uploaded ``.npy`` file or numeric columns of the table.
+
+:func:`read_npy` is the one safe ``.npy`` reader (size limit, no pickle, dtype and shape checks);
+:func:`load_embeddings_npy` builds on it for embeddings, and vote files can use it too.
+"""
 
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
+from epoxy_core.data.io import DEFAULT_MAX_BYTES, read_bytes
 from epoxy_core.embed.normalize import l2_normalize
 
-
-def _read_bytes(file_or_bytes: Any) -> bytes:
-    if isinstance(file_or_bytes, (bytes, bytearray, memoryview)):
-        return bytes(file_or_bytes)
-    if isinstance(file_or_bytes, (str, os.PathLike)):
-        path = Path(file_or_bytes)
-        if not path.is_file():
-            raise ValueError(f"No embeddings file at {path}.")
-        return path.read_bytes()
-    if hasattr(file_or_bytes, "getvalue"):  # Streamlit's UploadedFile, io.BytesIO
-        return bytes(file_or_bytes.getvalue())
-    if hasattr(file_or_bytes, "read"):
-        return bytes(file_or_bytes.read())
-    raise ValueError(f"Expected a path, bytes or a binary file object, got {type(file_or_bytes).__name__}.")
+_KIND_NAMES = {"b": "boolean", "i": "integer", "u": "unsigned integer", "f": "float", "c": "complex"}
 
 
-def load_embeddings_npy(file_or_bytes: Any, n_rows: int, normalize: bool = True) -> npt.NDArray[np.float32]:
+def read_npy(
+    data: bytes | str | Path | BinaryIO,
+    *,
+    name: str = "the .npy file",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    kinds: str = "fiu",
+    ndim: int | tuple[int, ...] = 2,
+    n_rows: int | None = None,
+) -> np.ndarray:
+    """Read one array saved with :func:`numpy.save`, refusing anything unsafe or of the wrong shape.
+
+    Parameters
+    ----------
+    data : bytes, path or binary file object
+        The content of a ``.npy`` file (an upload, a path on disk, an open file).
+    name : str
+        What to call the file in error messages (e.g. the uploaded file name).
+    max_bytes : int, default 200 MB
+        Larger files are refused before they are read in full (see
+        :func:`epoxy_core.data.io.read_bytes`).
+    kinds : str, default "fiu"
+        Accepted :attr:`numpy.dtype.kind` letters: ``"f"`` float, ``"i"`` / ``"u"`` integers,
+        ``"b"`` boolean.  Vote files would pass ``"iu"``.
+    ndim : int or tuple of int, default 2
+        Accepted numbers of dimensions.
+    n_rows : int, optional
+        When given, the array must have exactly this many rows (first axis).
+
+    Returns
+    -------
+    numpy.ndarray
+        The array as stored (dtype unchanged).
+
+    Raises
+    ------
+    ValueError
+        For a file over the limit, a file that is not a plain ``.npy`` (a pickle, an ``.npz``),
+        an object array, a dtype kind or a number of dimensions not accepted, or the wrong
+        number of rows.  Files are read with ``allow_pickle=False``, so a file never runs code.
+
+    Examples
+    --------
+    >>> buffer = io.BytesIO()
+    >>> np.save(buffer, np.array([[1, -1], [0, 1]], dtype=np.int8))
+    >>> read_npy(buffer.getvalue(), kinds="iu", n_rows=2).tolist()
+    [[1, -1], [0, 1]]
+    """
+    raw = read_bytes(data, name, max_bytes)
+    if not raw.startswith(b"\x93NUMPY"):
+        if raw.startswith(b"PK"):
+            raise ValueError(f"{name} is an .npz archive; upload a single array saved with numpy.save (.npy).")
+        raise ValueError(f"{name} is not a .npy file (no NumPy header); save the array with numpy.save(path, array).")
+    try:
+        array = np.load(io.BytesIO(raw), allow_pickle=False)
+    except ValueError as error:
+        if "pickle" in str(error).lower() or "object" in str(error).lower():
+            raise ValueError(
+                f"{name} holds Python objects (an object array); save a numeric array instead, "
+                "e.g. numpy.save(path, np.asarray(values, dtype=np.float32))."
+            ) from error
+        raise ValueError(f"Could not read {name}: {error}") from error
+    except (OSError, EOFError) as error:
+        raise ValueError(f"{name} is truncated or corrupt: {error}") from error
+    if array.dtype.kind not in kinds:
+        wanted = " or ".join(_KIND_NAMES.get(kind, kind) for kind in kinds)
+        raise ValueError(f"{name} must hold {wanted} numbers; it holds dtype {array.dtype}.")
+    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if array.ndim not in allowed:
+        wanted = " or ".join(f"{d}-D" for d in allowed)
+        raise ValueError(f"{name} must hold a {wanted} array; it holds shape {array.shape}.")
+    if n_rows is not None and array.shape[0] != n_rows:
+        raise ValueError(
+            f"{name} has {array.shape[0]} rows but the dataset has {n_rows}; "
+            "it needs exactly one row per dataset row, in dataset order."
+        )
+    return array
+
+
+def load_embeddings_npy(
+    file_or_bytes: bytes | str | Path | BinaryIO,
+    n_rows: int,
+    normalize: bool = True,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> npt.NDArray[np.float32]:
     """Load user-supplied embeddings from a ``.npy`` file, refusing anything unsafe or unusable.
 
     Parameters
@@ -41,6 +116,8 @@ def load_embeddings_npy(file_or_bytes: Any, n_rows: int, normalize: bool = True)
     normalize : bool, default True
         L2-normalise the rows (zero rows get a fallback vector, see :func:`l2_normalize`).
         Pass False to keep the original geometry for ``metric="euclidean"``.
+    max_bytes : int, default 200 MB
+        Larger files are refused before they are read in full.
 
     Returns
     -------
@@ -49,38 +126,10 @@ def load_embeddings_npy(file_or_bytes: Any, n_rows: int, normalize: bool = True)
     Raises
     ------
     ValueError
-        For a file that is not a plain ``.npy`` (a pickle, an ``.npz``), an object,
-        string, boolean or complex array, an array that is not 2-D, the wrong number of
-        rows, or NaN / infinite values.  Files are read with ``allow_pickle=False``, so a
-        file can never run code.
+        Everything :func:`read_npy` refuses (with float or integer dtypes, 2-D, ``n_rows`` rows),
+        zero dimensions, or NaN / infinite values.
     """
-    data = _read_bytes(file_or_bytes)
-    if not data.startswith(b"\x93NUMPY"):
-        if data.startswith(b"PK"):
-            raise ValueError("This is an .npz archive; upload a single array saved with numpy.save (.npy).")
-        raise ValueError("This is not a .npy file (no NumPy header); save the array with numpy.save(path, array).")
-    try:
-        array = np.load(io.BytesIO(data), allow_pickle=False)
-    except ValueError as error:
-        if "pickle" in str(error).lower() or "object" in str(error).lower():
-            raise ValueError(
-                "The .npy file holds Python objects (an object array); save a numeric float array instead, "
-                "e.g. numpy.save(path, np.asarray(vectors, dtype=np.float32))."
-            ) from error
-        raise ValueError(f"Could not read the .npy file: {error}") from error
-    except (OSError, EOFError) as error:
-        raise ValueError(f"The .npy file is truncated or corrupt: {error}") from error
-    if array.dtype.kind not in "fiu":
-        raise ValueError(
-            f"Embeddings must be numbers (float or integer); the file holds dtype {array.dtype}. Save a float32 array."
-        )
-    if array.ndim != 2:
-        raise ValueError(f"Embeddings must be a 2-D array (rows, dimensions); the file holds shape {array.shape}.")
-    if array.shape[0] != n_rows:
-        raise ValueError(
-            f"The file has {array.shape[0]} rows but the dataset has {n_rows}; "
-            "it needs exactly one vector per row, in dataset order."
-        )
+    array = read_npy(file_or_bytes, name="The embeddings file", max_bytes=max_bytes, kinds="fiu", n_rows=n_rows)
     if array.shape[1] == 0:
         raise ValueError("The embeddings have 0 dimensions.")
     with np.errstate(over="ignore"):  # reported below as non-finite, with the row
