@@ -10,14 +10,14 @@ object and reports the others, so a bad value never locks a user out of a projec
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from epoxy_core.model.balance import BALANCE_MODES
+from epoxy_core.embed.registry import DEFAULT_MODEL
+from epoxy_core.embed.source import EmbeddingSource
+from epoxy_core.model.balance import BALANCE_MODES, DEFAULT_CLASS_BALANCE
 
 __all__ = [
     "DEFAULT_CLASS_BALANCE_MODE",
@@ -32,12 +32,10 @@ DEFAULT_THRESHOLD: float = 0.8
 DEFAULT_N_NEIGHBORS: int = 30
 """Neighbours per row of the k-NN graph (PyNNDescent's recall is 0.998 at 30 on the spam data, 0.95 at 15)."""
 MAX_N_NEIGHBORS: int = 200
-DEFAULT_CLASS_BALANCE_MODE: str = "dev labels"
-"""The label model's prior when the user chose none (one of ``BALANCE_MODES``)."""
-_DEFAULT_EMBEDDING = "minilm"
+DEFAULT_CLASS_BALANCE_MODE: str = DEFAULT_CLASS_BALANCE
+"""The label model's prior when the user chose none: the library's one default (one of ``BALANCE_MODES``)."""
 _MAX_THRESHOLDS = 10_000
-_MAX_TEXT = 2_000
-_NPY_DIGEST = re.compile(r"[0-9a-f]{8,64}")
+_MAX_NAME = 2_000
 
 
 def _check_bool(value: Any, what: str) -> bool:
@@ -58,20 +56,12 @@ def _check_threshold(value: Any, what: str) -> float | None:
     return number
 
 
-def _check_embedding(value: Any) -> str:
-    """An embedding source in the settings' text form: a model name, ``columns:[...]`` or ``npy:<digest>``."""
-    if not isinstance(value, str) or not value.strip() or len(value) > _MAX_TEXT:
-        raise ValueError(f"Setting 'embedding' must name an embedder, got {value!r:.60}.")
-    if value.startswith("columns:"):
-        try:
-            columns = json.loads(value[len("columns:") :])
-        except json.JSONDecodeError:
-            columns = None
-        if not isinstance(columns, list) or not columns or not all(isinstance(c, str) for c in columns):
-            raise ValueError(f"Setting 'embedding' {value!r:.60} must list the numeric columns as JSON text.")
-    elif value.startswith("npy:") and not _NPY_DIGEST.fullmatch(value[len("npy:") :]):
-        raise ValueError(f"Setting 'embedding' {value!r:.60} must name an uploaded file by its digest.")
-    return value
+def _check_embedding(value: Any) -> EmbeddingSource:
+    """An :class:`EmbeddingSource`, its ``to_dict`` form, or a settings string of version 0.2."""
+    try:
+        return EmbeddingSource.from_value(value)
+    except ValueError as error:
+        raise ValueError(f"Setting 'embedding' is not a usable embedding source: {error}") from None
 
 
 def _check_thresholds(value: Any) -> dict[str, float | None]:
@@ -81,7 +71,7 @@ def _check_thresholds(value: Any) -> dict[str, float | None]:
         raise ValueError(f"Setting 'thresholds' has {len(value):,} entries; the limit is {_MAX_THRESHOLDS:,}.")
     out: dict[str, float | None] = {}
     for name, threshold in value.items():
-        if not isinstance(name, str) or len(name) > _MAX_TEXT:
+        if not isinstance(name, str) or len(name) > _MAX_NAME:
             raise ValueError(f"Setting 'thresholds' must be keyed by LF names, got {name!r:.60}.")
         out[name] = _check_threshold(threshold, f"The threshold of LF {name!r:.60}")
     return out
@@ -122,9 +112,10 @@ class ProjectSettings:
 
     Parameters
     ----------
-    embedding : str, default "minilm"
-        How rows become vectors: an embedder name (``"minilm"``, ``"tfidf"``, ``"st:<name>"``, ...),
-        ``'columns:["a", "b"]'`` (numeric columns) or ``"npy:<digest>"`` (an uploaded ``.npy`` file).
+    embedding : EmbeddingSource, default the default text model
+        How rows become vectors (a text model, numeric columns or an uploaded ``.npy``).  The constructor and
+        :meth:`from_dict` also take its ``to_dict`` form or a settings string of version 0.2 (``"tfidf"``,
+        ``'columns:["a", "b"]'``, ``"npy:<digest>"``).
     graph_built : bool, default False
         Whether the k-NN graph of ``embedding`` has been built for the current dataset.
     n_neighbors : int, default 30
@@ -134,7 +125,7 @@ class ProjectSettings:
         ``default_threshold``.
     default_threshold : float or None, default 0.8
         Threshold of LFs without their own (also what the "set all" slider last chose); ``None`` = off.
-    class_balance : str, default "dev labels"
+    class_balance : str, default :data:`epoxy_core.model.balance.DEFAULT_CLASS_BALANCE`
         The label model's prior: one of :data:`epoxy_core.model.balance.BALANCE_MODES`.
     end_model : bool, default True
         Whether an end model on the embeddings labels every row (rows no LF covers included).
@@ -148,7 +139,7 @@ class ProjectSettings:
     True
     """
 
-    embedding: str = _DEFAULT_EMBEDDING
+    embedding: EmbeddingSource = field(default_factory=lambda: EmbeddingSource.model_source(DEFAULT_MODEL))
     graph_built: bool = False
     n_neighbors: int = DEFAULT_N_NEIGHBORS
     thresholds: dict[str, float | None] = field(default_factory=dict)
@@ -170,7 +161,8 @@ class ProjectSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form, read back by :meth:`from_dict`."""
-        out = dataclasses.asdict(self)
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["embedding"] = self.embedding.to_dict()
         out["thresholds"] = dict(self.thresholds)
         return out
 

@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from epoxy_core.embed.source import EmbeddingSource
 from epoxy_core.settings import DEFAULT_THRESHOLD, ProjectSettings
 
 
@@ -19,7 +20,7 @@ def test_defaults_round_trip_through_json():
 
 def test_every_field_survives_a_round_trip():
     settings = ProjectSettings(
-        embedding='columns:["a", "b"]',
+        embedding=EmbeddingSource.columns_source(["a", "b"]),
         graph_built=True,
         n_neighbors=15,
         thresholds={"my": 0.3, "song": None, "neg": -0.25},
@@ -41,12 +42,16 @@ def test_off_and_zero_are_different_thresholds():
 
 def test_version_0_2_keys_are_read():
     built = ProjectSettings.from_dict({"embedder": "minilm", "graph_source": "tfidf", "n_neighbors": 30})
-    assert built.embedding == "tfidf" and built.graph_built
-    unbuilt = ProjectSettings.from_dict({"embedder": "tfidf", "graph_source": None})
-    assert unbuilt.embedding == "tfidf" and not unbuilt.graph_built
+    assert built.embedding == EmbeddingSource.model_source("tfidf") and built.graph_built
+    unbuilt = ProjectSettings.from_dict({"embedder": 'columns:["x", "y"]', "graph_source": None})
+    assert unbuilt.embedding == EmbeddingSource.columns_source(["x", "y"]) and not unbuilt.graph_built
+    npy = ProjectSettings.from_dict({"embedder": "npy:0123abcd", "graph_source": "npy:0123abcd"})
+    assert npy.embedding == EmbeddingSource.npy_source("0123abcd")
     # Today's keys win over the legacy ones when a document holds both (a merge kept the old keys).
-    mixed = ProjectSettings.from_dict({"embedding": "minilm", "graph_built": False, "graph_source": "tfidf"})
-    assert mixed.embedding == "minilm" and not mixed.graph_built
+    mixed = ProjectSettings.from_dict(
+        {"embedding": {"kind": "model", "model": "minilm"}, "graph_built": False, "graph_source": "tfidf"}
+    )
+    assert mixed.embedding == EmbeddingSource.model_source("minilm") and not mixed.graph_built
 
 
 @pytest.mark.parametrize(
@@ -61,9 +66,10 @@ def test_version_0_2_keys_are_read():
         ({"default_threshold": "0.8"}, "default_threshold"),
         ({"class_balance": "dev"}, "class_balance"),
         ({"graph_built": 1}, "graph_built"),
-        ({"embedding": ""}, "embedding"),
-        ({"embedding": "columns:not json"}, "numeric columns"),
-        ({"embedding": "npy:../../etc"}, "digest"),
+        ({"embedding": "no such model"}, "embedding"),
+        ({"embedding": "columns:not json"}, "embedding"),
+        ({"embedding": "npy:../../etc"}, "embedding"),
+        ({"embedding": {"kind": "columns", "columns": []}}, "embedding"),
         ({"colour": "red"}, "Unknown project setting"),
     ],
 )
