@@ -242,7 +242,7 @@ def test_unknown_labels_list_the_unknown_values_and_the_known_classes() -> None:
         (DatasetSpec("text", "gold"), "label column 'gold' is not in the table"),
         (DatasetSpec("text", split_column="fold", class_names=["a", "b"]), "split column 'fold'"),
         (DatasetSpec("label", class_names=["a", "b"]), "empty in every row"),
-        (DatasetSpec("text"), "Without a label column, give the class names"),
+        (DatasetSpec("text"), "Without a label column the classes are not known: type the class names"),
         (DatasetSpec("text", "label", class_names=["a", "a"]), "unique; repeated: 'a'"),
         (DatasetSpec("text", "label", class_names=["a"]), "At least two classes"),
         (DatasetSpec("text", "label", class_names=["a", ""]), "non-empty strings"),

@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 
 from epoxy_core.data import DatasetSpec, prepare_dataset
-from epoxy_core.workspace import SCHEMA_VERSION, ConflictError, Workspace, validate_project_name
+from epoxy_core.labels import ABSTAIN
+from epoxy_core.workspace import REMOVE, SCHEMA_VERSION, ConflictError, Workspace, WorkspaceError, validate_project_name
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -141,14 +142,16 @@ def test_project_folder_does_not_depend_on_the_name(workspace: Workspace) -> Non
 def test_dataset_round_trips_with_spec_and_hash(workspace: Workspace) -> None:
     assert workspace.load_dataset("spam") is None
     assert workspace.dataset_info("spam") is None
-    content_hash = workspace.save_dataset("spam", FRAME, SPEC, "spam.csv")
-    assert content_hash == prepare_dataset(FRAME, SPEC).content_hash
+    assert workspace.dataset_revision("spam") == 0
+    assert workspace.save_dataset("spam", FRAME, SPEC, "spam.csv") == 1
+    content_hash = prepare_dataset(FRAME, SPEC).content_hash
     frame, spec = workspace.load_dataset("spam")
     assert spec == SPEC
     pd.testing.assert_frame_equal(frame, FRAME, check_dtype=False)
     assert prepare_dataset(frame, spec).content_hash == content_hash
     info = workspace.dataset_info("spam")
     assert (info["source_name"], info["n_rows"], info["content_hash"]) == ("spam.csv", 4, content_hash)
+    assert info["revision"] == workspace.dataset_revision("spam") == 1
 
 
 def test_replacing_a_dataset_removes_the_old_file(workspace: Workspace) -> None:
@@ -202,7 +205,9 @@ def test_lfs_round_trip_and_revisions_count_up(workspace: Workspace) -> None:
 def test_stale_revision_raises_a_conflict(workspace: Workspace) -> None:
     _, revision = workspace.load_lfs("spam")  # tab A loads revision 0
     workspace.save_lfs("spam", LFS)  # tab B saves revision 1
-    with pytest.raises(ConflictError, match=r"changed elsewhere .*saved revision 1; you started from revision 0"):
+    with pytest.raises(
+        ConflictError, match=r"changed in another tab or session \(saved revision 1; this page had revision 0\)"
+    ):
         workspace.save_lfs("spam", LFS[:1], expected_revision=revision)
     assert workspace.load_lfs("spam") == (LFS, 1), "the losing save changed nothing"
     assert issubclass(ConflictError, ValueError)
@@ -366,3 +371,136 @@ def test_a_writer_killed_mid_save_leaves_a_complete_earlier_state(tmp_path: Path
     saved_at = int(ws.dataset_info("p")["source_name"][3:-4])
     assert frame["text"].iloc[-1] == f"row 1999 of revision {saved_at}"
     assert ws.save_lfs("p", [], expected_revision=revision) == revision + 1, "the workspace is writable again"
+
+
+# ----------------------------------------------------------------------------------- revisions on every write
+
+
+def test_update_settings_merges_keys_and_thresholds_per_lf(workspace: Workspace) -> None:
+    assert workspace.update_settings("spam", {"embedder": "minilm", "thresholds": {"my": 0.3}}) == 1
+    assert workspace.update_settings("spam", {"thresholds": {"song": np.float32(0.5)}, "k": np.int64(30)}) == 2
+    assert workspace.load_settings("spam") == {"embedder": "minilm", "k": 30, "thresholds": {"my": 0.3, "song": 0.5}}
+    # None is a value (a threshold switched off), REMOVE deletes.
+    workspace.update_settings("spam", {"thresholds": {"my": None, "song": REMOVE}, "k": REMOVE})
+    assert workspace.load_settings("spam") == {"embedder": "minilm", "thresholds": {"my": None}}
+    workspace.update_settings("spam", {"thresholds": REMOVE})
+    assert workspace.load_settings("spam") == {"embedder": "minilm"}
+    assert workspace.settings_revision("spam") == 4
+    with pytest.raises(ConflictError, match="settings of project 'spam' changed in another tab") as info:
+        workspace.update_settings("spam", {"k": 1}, expected_revision=3)
+    assert (info.value.kind, info.value.expected_revision, info.value.current_revision) == ("settings", 3, 4)
+    with pytest.raises(ValueError, match="must be a dict"):
+        workspace.update_settings("spam", [("k", 1)])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="NaN and infinity are not allowed"):
+        workspace.update_settings("spam", {"thresholds": {"my": float("nan")}})
+    assert workspace.load_settings("spam") == {"embedder": "minilm"}
+
+
+def test_a_stale_dataset_save_is_refused_and_keeps_the_other_tabs_table(workspace: Workspace) -> None:
+    assert workspace.save_dataset("spam", FRAME, SPEC, "v1.csv", expected_revision=0) == 1
+    assert workspace.save_dataset("spam", FRAME.iloc[:3], SPEC, "v2.csv", expected_revision=1) == 2
+    with pytest.raises(ConflictError, match="dataset of project 'spam' changed in another tab or session") as info:
+        workspace.save_dataset("spam", FRAME.assign(votes=1), SPEC, "v1.csv", expected_revision=1)
+    assert info.value.kind == "dataset"
+    frame, _ = workspace.load_dataset("spam")
+    assert len(frame) == 3 and "votes" not in frame.columns
+    assert workspace.dataset_info("spam")["source_name"] == "v2.csv"
+    assert workspace.integrity_problems() == []
+
+
+def test_dataset_and_lfs_are_saved_in_one_transaction(workspace: Workspace) -> None:
+    workspace.save_lfs("spam", LFS)
+    assert workspace.save_dataset("spam", FRAME.assign(v=1), SPEC, "x.csv", lfs=LFS[:1], expected_lf_revision=1) == 1
+    assert workspace.load_lfs("spam") == (LFS[:1], 2)
+    with pytest.raises(ConflictError, match="labeling functions of project 'spam' changed"):
+        workspace.save_dataset("spam", FRAME, SPEC, "y.csv", lfs=LFS, expected_lf_revision=1)
+    assert workspace.revisions("spam") == {"dataset": 1, "lfs": 2, "settings": 0}, "neither part was written"
+    assert "v" in workspace.load_dataset("spam")[0].columns
+    assert workspace.integrity_problems() == []
+
+
+def test_hand_labels_are_one_record_per_row_and_follow_the_rows(workspace: Workspace) -> None:
+    with pytest.raises(ValueError, match="has no dataset yet"):
+        workspace.save_hand_label("spam", 0, 1)
+    assert workspace.load_hand_labels("spam") == {}
+    workspace.save_dataset("spam", FRAME, SPEC, "spam.csv")
+    workspace.save_hand_label("spam", 1, 0)
+    workspace.save_hand_label("spam", 2, 1)
+    workspace.save_hand_label("spam", 2, 0)  # relabel: the later wins
+    assert workspace.load_hand_labels("spam") == {1: 0, 2: 0}
+    workspace.save_hand_label("spam", 1, None)
+    assert workspace.load_hand_labels("spam") == {2: 0}
+    for row, label, phrase in (
+        (4, 0, "numbered 0 to 3"),
+        (-1, 0, "numbered"),
+        (True, 0, "numbered"),
+        (0, 2, "ham, spam"),
+    ):
+        with pytest.raises(ValueError, match=phrase):
+            workspace.save_hand_label("spam", row, label)
+    # A vote import adds a column: same rows, labels stay.  Reordered classes: labels keep their class name.
+    workspace.save_dataset("spam", FRAME.assign(votes=1), DatasetSpec("text", "label", "split", ["spam", "ham"]), "v")
+    assert workspace.load_hand_labels("spam") == {2: 1}
+    # Other rows: set aside, back when the rows are.
+    workspace.save_dataset("spam", FRAME.iloc[::-1].reset_index(drop=True), SPEC, "reversed.csv")
+    assert workspace.load_hand_labels("spam") == {}
+    workspace.save_dataset("spam", FRAME, SPEC, "spam.csv")
+    assert workspace.load_hand_labels("spam") == {2: 0}
+    with pytest.raises(ConflictError, match="dataset of project 'spam' changed"):
+        workspace.save_hand_label("spam", 0, 0, expected_dataset_revision=1)
+
+
+def test_hand_labels_join_the_dataset_labels() -> None:
+    data = prepare_dataset(FRAME, SPEC)
+    labeled = data.with_hand_labels({1: 1, 0: 0})
+    assert labeled.y.tolist() == [0, 1, ABSTAIN, 0] and data.y.tolist() == [1, ABSTAIN, ABSTAIN, 0]
+    assert labeled.hand_labeled.tolist() == [True, True, False, False]
+    assert labeled.content_hash == data.content_hash and labeled.labels_key != data.labels_key
+    assert labeled.rows_key == data.rows_key
+    with pytest.raises(ValueError, match="class 2 is out of range"):
+        data.with_hand_labels({0: 2})
+
+
+def test_a_version_1_workspace_is_migrated_in_place(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path)
+    ws.create_project("spam")
+    ws.save_dataset("spam", FRAME, SPEC, "spam.csv")
+    ws.save_lfs("spam", LFS)
+    with sqlite3.connect(ws.path) as connection:  # make it look like a version-1 file
+        connection.execute("DROP TABLE hand_labels")
+        connection.execute(
+            "CREATE TABLE d1 AS SELECT project_id, file, content_hash, spec_json, source_name, n_rows,"
+            " saved_at FROM datasets"
+        )
+        connection.execute("DROP TABLE datasets")
+        connection.execute("ALTER TABLE d1 RENAME TO datasets")
+        connection.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    again = Workspace(tmp_path)
+    assert again.schema_version() == SCHEMA_VERSION == 2
+    assert again.revisions("spam") == {"dataset": 1, "lfs": 1, "settings": 0}
+    again.save_hand_label("spam", 0, 1)
+    assert again.load_hand_labels("spam") == {0: 1}
+    assert again.load_lfs("spam") == (LFS, 1)
+
+
+def test_a_data_dir_that_is_a_file_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(WorkspaceError, match="must be a folder you can write to, not a file"):
+        Workspace(tmp_path / "file")
+
+
+def test_leftovers_of_an_interrupted_save_are_swept(workspace: Workspace) -> None:
+    workspace.save_dataset("spam", FRAME, SPEC, "spam.csv")
+    folder = workspace.project_dir("spam")
+    stray = folder / ("dataset-" + "0" * 32 + ".parquet")  # renamed into place, transaction never committed
+    stray.write_bytes(b"PAR1")
+    temporary = folder / (".tmp-" + "1" * 32 + ".parquet")  # writer killed mid-write (no lock held)
+    temporary.write_bytes(b"PAR1 half")
+    other = folder / "embeddings.npy"  # files of other modules are never touched
+    other.write_bytes(b"x")
+    assert workspace.integrity_problems() == [f"{folder.name}: unreferenced file {stray.name}"]
+    Workspace(workspace.root)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["embeddings.npy", f"dataset-{prepare_dataset(FRAME, SPEC).content_hash}.parquet"]
+    )
+    assert workspace.integrity_problems() == []

@@ -3,27 +3,30 @@
 :func:`prepare_dataset` validates a frame against a spec and returns the object the rest of the app passes
 around: texts, ``y`` with ``ABSTAIN`` for unlabeled rows, split, content hash.
 """
+
 from __future__ import annotations
 
-import csv
+import dataclasses
 import hashlib
-import io
 import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from epoxy_core.labels import ABSTAIN, Labels
 
 from epoxy_core._cells import is_missing
+from epoxy_core.labels import ABSTAIN, Labels
 
-__all__ = ["Dataset", "DatasetSpec", "frame_hash", "prepare_dataset"]
+__all__ = ["DEFAULT_MISSING_LABELS", "Dataset", "DatasetSpec", "frame_hash", "prepare_dataset"]
+
+DEFAULT_MISSING_LABELS: tuple[str, ...] = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "none")
+"""Label cells that mean "no label": what spreadsheets, pandas and databases write for a missing value.
+
+Only the *label* column reads them as missing; text cells saying "NA" stay text.
+"""
 
 
 @dataclass
@@ -41,21 +44,39 @@ class DatasetSpec:
     class_names : list of str, optional
         The classes, in class-index order.  When omitted they are inferred from the label column (sorted;
         numerically when every label is a whole number).
+    missing_labels : sequence of str, default :data:`DEFAULT_MISSING_LABELS`
+        Label cells (after stripping spaces) that mean "unlabeled", such as ``"NaN"`` or ``"N/A"``.  Empty
+        cells are always unlabeled.  A value that is also one of ``class_names`` is a class, not missing.
     """
 
     text_column: str
     label_column: str | None = None
     split_column: str | None = None
     class_names: list[str] | None = None
+    missing_labels: tuple[str, ...] = DEFAULT_MISSING_LABELS
+
+    def __post_init__(self) -> None:
+        values = self.missing_labels
+        if isinstance(values, str) or not isinstance(values, Sequence):
+            raise ValueError(f"The missing-label values must be a list of strings, got {values!r:.80}.")
+        if not all(isinstance(value, str) for value in values):
+            raise ValueError(f"The missing-label values must be strings, got {list(values)!r:.80}.")
+        self.missing_labels = tuple(value.strip() for value in values)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-serialisable form (see :meth:`from_dict`)."""
-        return asdict(self)
+        """Plain JSON-serialisable form (see :meth:`from_dict`); ``missing_labels`` only when not the default."""
+        data = dataclasses.asdict(self)
+        if self.missing_labels == DEFAULT_MISSING_LABELS:
+            # Left out so specs (and the content hashes built from them) stay what they were before the field.
+            del data["missing_labels"]
+        else:
+            data["missing_labels"] = list(self.missing_labels)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DatasetSpec:
         """Rebuild a spec written by :meth:`to_dict`, refusing unknown keys."""
-        known = {"text_column", "label_column", "split_column", "class_names"}
+        known = {"text_column", "label_column", "split_column", "class_names", "missing_labels"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"Unknown dataset spec field(s) {unknown}; expected some of {sorted(known)}.")
@@ -67,6 +88,7 @@ class DatasetSpec:
             label_column=data.get("label_column"),
             split_column=data.get("split_column"),
             class_names=list(class_names) if class_names is not None else None,
+            missing_labels=tuple(data.get("missing_labels", DEFAULT_MISSING_LABELS)),
         )
 
 
@@ -85,12 +107,15 @@ class Dataset:
     texts : list of str
         The text column as strings; missing cells are ``""``.
     y : numpy.ndarray of int64
-        Gold class index per row, ``ABSTAIN`` (-1) where unlabeled.
+        Gold class index per row, ``ABSTAIN`` (-1) where unlabeled (hand labels included, see
+        :meth:`with_hand_labels`).
     split : numpy.ndarray of str
         Split name per row (``"train"`` when there is no split column or the cell is empty).
     content_hash : str
         Hex digest of the table's content, the spec and the class names: equal for equal data, so it
-        can key on-disk caches.
+        can key on-disk caches.  Hand labels do not change it (see :attr:`labels_key`).
+    hand_labeled : numpy.ndarray of bool
+        Rows whose label in ``y`` is a hand label rather than one from the label column.
     """
 
     df: pd.DataFrame
@@ -100,10 +125,15 @@ class Dataset:
     y: Labels
     split: np.ndarray
     content_hash: str = field(repr=False)
+    hand_labeled: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.hand_labeled is None:
+            object.__setattr__(self, "hand_labeled", np.zeros(len(self.texts), dtype=bool))
 
     @property
     def dev_mask(self) -> np.ndarray:
-        """Boolean mask of rows with a gold label (the dev set)."""
+        """Boolean mask of rows with a gold label (the dev set, hand labels included)."""
         return self.y != ABSTAIN
 
     @property
@@ -111,8 +141,60 @@ class Dataset:
         """Number of classes."""
         return len(self.class_names)
 
+    @cached_property
+    def rows_key(self) -> str:
+        """Digest of the row count and the text of every row: the identity hand labels are attached to.
+
+        Adding columns (imported votes) or changing the label column keeps it; reordering, adding or
+        removing rows, or editing a text changes it.
+        """
+        digest = hashlib.sha256(f"{len(self.texts)} rows\n".encode())
+        for text in self.texts:
+            encoded = text.encode("utf-8", "surrogatepass")
+            digest.update(len(encoded).to_bytes(8, "little"))
+            digest.update(encoded)
+        return digest.hexdigest()[:32]
+
+    @cached_property
+    def labels_key(self) -> str:
+        """Digest of :attr:`content_hash` and ``y``: changes when hand labels do, for label-dependent caches."""
+        digest = hashlib.sha256(self.content_hash.encode())
+        digest.update(np.ascontiguousarray(self.y, dtype=np.int64).tobytes())
+        return digest.hexdigest()[:32]
+
+    def with_hand_labels(self, labels: Mapping[int, int]) -> Dataset:
+        """A copy whose ``y`` also holds ``labels`` (row position -> class index), marked in ``hand_labeled``.
+
+        A hand label replaces the label column's value on the same row: it is the user's latest word.
+
+        Raises
+        ------
+        ValueError
+            For a row outside the table or a class index outside the classes.
+
+        Examples
+        --------
+        >>> frame = pd.DataFrame({"text": ["a", "b", "c"], "label": ["x", None, "y"]})
+        >>> data = prepare_dataset(frame, DatasetSpec("text", "label")).with_hand_labels({1: 0})
+        >>> data.y.tolist(), data.hand_labeled.tolist()
+        ([0, 0, 1], [False, True, False])
+        """
+        y = self.y.copy()
+        marked = np.zeros(len(y), dtype=bool)
+        for row, label in labels.items():
+            row, label = _check_position(row, len(y), "row"), _check_position(label, self.cardinality, "class")
+            y[row] = label
+            marked[row] = True
+        return dataclasses.replace(self, y=y, hand_labeled=marked)
+
     def __len__(self) -> int:
         return len(self.texts)
+
+
+def _check_position(value: Any, size: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 0 <= int(value) < size:
+        raise ValueError(f"Hand label {what} {value!r} is out of range: expected a whole number from 0 to {size - 1}.")
+    return int(value)
 
 
 def prepare_dataset(df: pd.DataFrame, spec: DatasetSpec) -> Dataset:
@@ -138,7 +220,7 @@ def prepare_dataset(df: pd.DataFrame, spec: DatasetSpec) -> Dataset:
 
     Examples
     --------
-    >>> frame = pd.DataFrame({"text": ["refund please", "app crashes", None], "label": ["billing", "", None]})
+    >>> frame = pd.DataFrame({"text": ["refund please", "app crashes", None], "label": ["billing", "N/A", None]})
     >>> data = prepare_dataset(frame, DatasetSpec("text", "label", class_names=["billing", "technical"]))
     >>> data.y.tolist(), data.texts[2], data.dev_mask.sum()
     ([0, -1, -1], '', np.int64(1))
@@ -149,9 +231,12 @@ def prepare_dataset(df: pd.DataFrame, spec: DatasetSpec) -> Dataset:
         raise ValueError(f"Expected a DatasetSpec, got {type(spec).__name__}.")
     for role, column in (("text", spec.text_column), ("label", spec.label_column), ("split", spec.split_column)):
         if column is not None and column not in df.columns:
-            raise ValueError(
-                f"The {role} column '{column}' is not in the table. Columns: {', '.join(map(str, df.columns))}."
+            shown = ", ".join(map(str, df.columns[:20])) + (
+                f" and {len(df.columns) - 20:,} more" if len(df.columns) > 20 else ""
             )
+            raise ValueError(f"The {role} column '{column}' is not in the table. Columns: {shown}.")
+        if column is not None and isinstance(df[column], pd.DataFrame):
+            raise ValueError(f"The table has more than one column named '{column}'; rename them so each is unique.")
     if len(df.index) == 0:
         raise ValueError("The table has no rows.")
 
@@ -159,7 +244,11 @@ def prepare_dataset(df: pd.DataFrame, spec: DatasetSpec) -> Dataset:
     if not any(text.strip() for text in texts):
         raise ValueError(f"The text column '{spec.text_column}' is empty in every row; choose the column with text.")
 
-    labels = [_label_key(value) for value in df[spec.label_column].tolist()] if spec.label_column else None
+    labels = None
+    if spec.label_column:
+        declared = set(spec.class_names or ())
+        missing = {value for value in spec.missing_labels if value not in declared}
+        labels = [_label_key(value, missing) for value in df[spec.label_column].tolist()]
     class_names = _resolve_class_names(spec, labels)
     y = np.full(len(texts), ABSTAIN, dtype=np.int64)
     if labels is not None:
@@ -200,22 +289,23 @@ def _cell_to_text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _label_key(value: Any) -> str | None:
+def _label_key(value: Any, missing: set[str] | frozenset[str] = frozenset()) -> str | None:
     """A label cell as the string compared with class names; ``None`` when the row is unlabeled.
 
     Whole-number floats read as integers, because a label column of 0/1 with empty cells is loaded by
-    pandas as floats (``1.0``) while the class is called ``"1"``.
+    pandas as floats (``1.0``) while the class is called ``"1"``.  Cells in ``missing`` (after stripping
+    spaces) and blank cells are unlabeled.
     """
     if is_missing(value):
         return None
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, bool | np.bool_):
         return str(bool(value))
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+    if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
-    if isinstance(value, (int, np.integer)):
+    if isinstance(value, int | np.integer):
         return str(int(value))
     text = str(value).strip()
-    return text or None
+    return None if not text or text in missing else text
 
 
 def _resolve_class_names(spec: DatasetSpec, labels: list[str | None] | None) -> list[str]:
@@ -228,16 +318,18 @@ def _resolve_class_names(spec: DatasetSpec, labels: list[str | None] | None) -> 
         if duplicates:
             raise ValueError(f"Class names must be unique; repeated: {', '.join(map(repr, duplicates))}.")
         if len(names) < 2:
-            raise ValueError(f"At least two classes are needed; got {names!r}.")
+            raise ValueError(f"At least two classes are needed; got {names!r}. Type the name of every class.")
         return names
     if labels is None:
-        raise ValueError("Without a label column, give the class names (DatasetSpec.class_names).")
+        raise ValueError(
+            "Without a label column the classes are not known: type the class names, in order (for example: ham, spam)."
+        )
     present = {label for label in labels if label is not None}
     if len(present) < 2:
         found = f"only {sorted(present)!r}" if present else "no labels at all"
         raise ValueError(
             f"The label column '{spec.label_column}' has {found}; at least two classes are needed. "
-            "Give the class names explicitly (DatasetSpec.class_names)."
+            "Type the class names, in order (for example: ham, spam)."
         )
     if all(_is_integer_text(label) for label in present):
         return sorted(present, key=int)
@@ -252,6 +344,11 @@ def _is_integer_text(text: str) -> bool:
     return True
 
 
+# Column dtypes hashed as raw bytes, many columns at once: per-column hashing cost a 100,000-column table
+# a minute.  Everything else (text, categories, nullable and extension dtypes) is hashed column by column.
+_BLOCK_KINDS = frozenset("biufcmM")
+
+
 def frame_hash(df: pd.DataFrame) -> str:
     """Stable hex digest of a DataFrame's column names, dtypes and values (row order matters, index does not).
 
@@ -260,11 +357,22 @@ def frame_hash(df: pd.DataFrame) -> str:
     """
     digest = hashlib.sha256()
     digest.update(f"{len(df.index)} rows\n".encode())
-    for column in df.columns:
-        series = df[column]
-        digest.update(f"{column!s}\x1f{series.dtype}\x1e".encode())
-        if series.dtype == object:
+    dtypes = list(df.dtypes)
+    digest.update(
+        "\x1e".join(f"{column!s}\x1f{dtype}" for column, dtype in zip(df.columns, dtypes, strict=True)).encode()
+    )
+    blocks: dict[np.dtype, list[int]] = {}
+    for position, dtype in enumerate(dtypes):
+        if isinstance(dtype, np.dtype) and dtype.kind in _BLOCK_KINDS:
+            blocks.setdefault(dtype, []).append(position)
+            continue
+        series = df.iloc[:, position]
+        if isinstance(dtype, np.dtype) and dtype.kind == "O":
             # Object cells can be lists or dicts (from JSON), which pandas' hasher refuses; hash their text.
             series = series.map(lambda value: None if is_missing(value) else f"{type(value).__name__}:{value}")
         digest.update(pd.util.hash_pandas_object(series, index=False).to_numpy().tobytes())
+    for dtype, positions in blocks.items():
+        values = df.iloc[:, positions].to_numpy(dtype=dtype)
+        digest.update(f"\x1d{dtype}:{positions[0]}+{len(positions)}".encode())
+        digest.update(np.ascontiguousarray(values.T).tobytes())
     return digest.hexdigest()
