@@ -12,12 +12,16 @@ deleted and reported as a miss, so the caller simply rebuilds.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
 import re
 import tempfile
+import threading
 import zipfile
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +30,7 @@ import numpy.typing as npt
 
 from epoxy_core.config import data_dir
 
-__all__ = ["cache_dir", "content_key", "load_array", "save_array"]
+__all__ = ["BoundedCache", "cache_dir", "content_key", "load_array", "nbytes_of", "save_array"]
 
 CACHE_FORMAT = 1
 """Bumped whenever the file layout changes; older files then read as misses."""
@@ -186,3 +190,143 @@ def load_array(key: str) -> tuple[dict[str, npt.NDArray[Any]], dict[str, Any]] |
         _discard(path)
         return None
     return arrays, header["meta"]
+
+
+# --------------------------------------------------------------------------------------
+# In memory: a least-recently-used cache bounded by bytes
+# --------------------------------------------------------------------------------------
+
+
+def nbytes_of(value: Any, _depth: int = 0) -> int:
+    """Approximate bytes held by ``value``: numpy arrays, DataFrames, dataclasses, dicts, lists and tuples.
+
+    Only what dominates memory is counted (array buffers, frame columns); small Python objects count 64
+    bytes each.  Views count their base's size once per reference, which over-estimates: the safe side
+    for a cache bound.
+
+    >>> nbytes_of({"a": np.zeros(1000), "b": [np.zeros(10, np.int8)]})
+    8010
+    """
+    if _depth > 6:
+        return 64
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    try:
+        import pandas as pd
+
+        if isinstance(value, pd.DataFrame):
+            return int(value.memory_usage(index=True, deep=False).sum())
+        if isinstance(value, pd.Series | pd.Index):
+            return int(value.memory_usage(index=False, deep=False))
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pass
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return sum(nbytes_of(getattr(value, f.name), _depth + 1) for f in dataclasses.fields(value))
+    if isinstance(value, dict):
+        return sum(nbytes_of(v, _depth + 1) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(nbytes_of(v, _depth + 1) for v in value)
+    return 64
+
+
+class BoundedCache:
+    """A thread-safe least-recently-used mapping bounded by the bytes of its values.
+
+    Parameters
+    ----------
+    max_bytes : int
+        Entries are dropped, least recently used first, until the values fit.  A single value larger
+        than the bound is returned to the caller but not kept.
+    sizeof : callable, default :func:`nbytes_of`
+        How many bytes a value holds.
+
+    Examples
+    --------
+    >>> cache = BoundedCache(max_bytes=1000)
+    >>> cache.get_or_compute("a", lambda: np.zeros(100)).nbytes, len(cache)
+    (800, 1)
+    >>> _ = cache.get_or_compute("b", lambda: np.zeros(100))  # 1,600 bytes > 1,000: "a" is dropped
+    >>> "a" in cache, "b" in cache, cache.bytes
+    (False, True, 800)
+    """
+
+    def __init__(self, max_bytes: int, sizeof: Callable[[Any], int] = nbytes_of):
+        if max_bytes < 0:
+            raise ValueError(f"max_bytes must be >= 0, got {max_bytes}.")
+        self.max_bytes = int(max_bytes)
+        self._sizeof = sizeof
+        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._computing: dict[Hashable, threading.Lock] = {}
+
+    @property
+    def bytes(self) -> int:
+        """Bytes currently held."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        """The value under ``key`` (marking it recently used), else ``default``."""
+        with self._lock:
+            if key not in self._items:
+                return default
+            self._items.move_to_end(key)
+            return self._items[key][0]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Store ``value`` (replacing any old one), then drop old entries until the bound holds."""
+        size = int(self._sizeof(value))
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            if size > self.max_bytes:
+                return
+            self._items[key] = (value, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= dropped
+
+    def pop(self, key: Hashable) -> Any:
+        """Remove and return the value under ``key`` (None when absent)."""
+        with self._lock:
+            item = self._items.pop(key, None)
+            if item is None:
+                return None
+            self._bytes -= item[1]
+            return item[0]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The cached value, or ``compute()`` stored under ``key``.
+
+        Concurrent callers asking for the same missing key wait for one computation instead of
+        repeating it (two browser tabs, or a rerun while the previous run still computes).
+        """
+        missing = object()
+        value = self.get(key, missing)
+        if value is not missing:
+            return value
+        with self._lock:
+            key_lock = self._computing.setdefault(key, threading.Lock())
+        with key_lock:
+            value = self.get(key, missing)
+            if value is missing:
+                value = compute()
+                self.put(key, value)
+        with self._lock:
+            if self._computing.get(key) is key_lock and not key_lock.locked():
+                del self._computing[key]
+        return value

@@ -10,9 +10,13 @@ Epoxy reference implementation:
 2. :func:`extend` (cheap): compare the cached similarities with the thresholds.  Moving a threshold
    slider costs one vectorised comparison over the matrix.
 
-The nearest voter is read from the k-NN graph when one of the row's ``k`` neighbours voted.  Sparse LFs
-(a few percent coverage) often have no voter among the ``k`` neighbours; then an exact search over that
-LF's voted rows answers instead, when the graph carries its embeddings.  That search is skipped for rows
+The nearest voter is read from the k-NN graph when one of the row's ``k`` neighbours voted (a compiled
+gather, :mod:`epoxy_core.voter_search`, above 20,000 rows).  Sparse LFs (a few percent coverage) often
+have no voter among the ``k`` neighbours; then an exact search over that LF's voted rows answers instead,
+when the graph carries its embeddings.  ``exact_fallback=False, hops=1`` answers those rows from their
+neighbours' nearest voters instead (multi-hop over the graph: approximate, ~30x cheaper; the result says
+``exact=False``); :class:`epoxy_core.session.LabelingSession` shows that at once and swaps the exact answer
+in when a background search finishes.  That search is skipped for rows
 whose ``k``-th neighbour is already less similar than ``min_similarity``: no voter outside the list can
 be closer than the listed neighbours, so such a row cannot be extended at any threshold at or above
 ``min_similarity``.  Thresholds below ``min_similarity`` therefore see graph-only answers for those rows.
@@ -33,6 +37,8 @@ from epoxy_core.neighbors import prepare_embeddings, similarity_block, squared_n
 __all__ = [
     "Extender",
     "NearestVoters",
+    "check_nearest_matches",
+    "exact_voter_search",
     "extend",
     "extend_new_rows",
     "nearest_voters",
@@ -67,11 +73,15 @@ class NearestVoters:
     index : ndarray of int64, shape (n_rows, n_lfs)
     similarity : ndarray of float32, shape (n_rows, n_lfs)
     vote : ndarray of int8/int16, shape (n_rows, n_lfs)
+    exact : bool, default True
+        False when some row's voter came from the multi-hop search (``exact_fallback=False, hops>0``):
+        a real voter with its true similarity, but a more similar voter may exist.
     """
 
     index: npt.NDArray[np.int64]
     similarity: npt.NDArray[np.float32]
     vote: LabelMatrix
+    exact: bool = True
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -80,7 +90,7 @@ class NearestVoters:
 
     def column(self, j: int) -> NearestVoters:
         """The nearest voters of LF ``j`` alone, as a one-column :class:`NearestVoters`."""
-        return NearestVoters(self.index[:, [j]], self.similarity[:, [j]], self.vote[:, [j]])
+        return NearestVoters(self.index[:, [j]], self.similarity[:, [j]], self.vote[:, [j]], self.exact)
 
     @staticmethod
     def hstack(parts: list[NearestVoters]) -> NearestVoters:
@@ -91,34 +101,24 @@ class NearestVoters:
             np.hstack([p.index for p in parts]),
             np.hstack([p.similarity for p in parts]),
             np.hstack([p.vote for p in parts]),
+            all(p.exact for p in parts),
         )
 
 
-def _nearest_voter_column(
-    votes: np.ndarray,
-    graph: GraphLike,
-    min_similarity: float | None,
-    exact_fallback: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest voted row for one LF's vote column; see :func:`nearest_voters`."""
-    n = votes.shape[0]
+# Above this many rows the graph gather runs compiled (numba); below, numpy is fast enough and spares
+# the 1-2 s numba import in processes that never need it.
+_COMPILED_GATHER_MIN_ROWS = 20_000
+
+
+def _graph_gather(voted: np.ndarray, graph: GraphLike) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: itself if voted, else its first voted graph neighbour (-1 / -inf when none)."""
+    n, k = graph.indices.shape
+    if n >= _COMPILED_GATHER_MIN_ROWS and k:
+        from epoxy_core.voter_search import first_voted_neighbour
+
+        return first_voted_neighbour(voted, graph.indices, graph.similarities)
     index = np.full(n, -1, dtype=np.int64)
     similarity = np.full(n, -np.inf, dtype=np.float32)
-    vote = np.full(n, ABSTAIN, dtype=votes.dtype)
-
-    voted = votes != ABSTAIN
-    voted_rows = np.flatnonzero(voted)
-    if voted_rows.size == 0:  # an LF that votes nowhere never extends
-        return index, similarity, vote
-    index[voted_rows] = voted_rows
-    similarity[voted_rows] = np.inf
-    vote[voted_rows] = votes[voted_rows]
-
-    if voted_rows.size == n:
-        return index, similarity, vote
-
-    k = graph.indices.shape[1]
-    found = np.zeros(n, dtype=bool)
     if k:
         # Gather over the whole graph rather than the abstaining rows: copying their int64 neighbour
         # lists would cost far more than the bool gather (240 MB at 1M rows x 30 neighbours).
@@ -126,35 +126,81 @@ def _nearest_voter_column(
         # Neighbours are listed most similar first, so the first voted one is the nearest voter;
         # argmax on booleans returns exactly that first True.
         first = neighbour_voted.argmax(axis=1)
-        found = neighbour_voted[np.arange(n), first] & ~voted
-        rows = np.flatnonzero(found)
+        rows = np.flatnonzero(neighbour_voted[np.arange(n), first] & ~voted)
         index[rows] = graph.indices[rows, first[rows]]
         similarity[rows] = graph.similarities[rows, first[rows]]
-        vote[rows] = votes[index[rows]]
+    voted_rows = np.flatnonzero(voted)
+    index[voted_rows] = voted_rows
+    similarity[voted_rows] = np.inf
+    return index, similarity
 
-    embeddings = getattr(graph, "embeddings", None)
-    if not exact_fallback or embeddings is None:
-        return index, similarity, vote
-    missing = np.flatnonzero(~voted & ~found)
-    if k and min_similarity is not None:
-        # A voter outside the k-list is at most as similar as the k-th neighbour.
-        missing = missing[graph.similarities[missing, k - 1] >= min_similarity]
-    if missing.size == 0:
-        return index, similarity, vote
-    # The voters are prepared once per LF and one buffer serves every block.
-    voter_vectors = prepare_embeddings(embeddings[voted_rows], graph.metric)
-    voter_norms = squared_norms(voter_vectors, graph.metric)
-    block_rows = int(min(missing.size, max(1, _FALLBACK_BLOCK_CELLS // voted_rows.size)))
+
+def exact_voter_search(
+    rows: np.ndarray, voted_rows: np.ndarray, embeddings: np.ndarray, metric: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The most similar of ``voted_rows`` for each of ``rows``, by blocked BLAS (ties to the lowest row id).
+
+    Returns ``(index, similarity)`` of shape ``(rows.size,)``.  The voters are prepared once and one
+    scratch buffer of at most 64 MB serves every block.
+    """
+    index = np.full(rows.size, -1, dtype=np.int64)
+    similarity = np.full(rows.size, -np.inf, dtype=np.float32)
+    if rows.size == 0 or voted_rows.size == 0:
+        return index, similarity
+    voter_vectors = prepare_embeddings(embeddings[voted_rows], metric)
+    voter_norms = squared_norms(voter_vectors, metric)
+    block_rows = int(min(rows.size, max(1, _FALLBACK_BLOCK_CELLS // voted_rows.size)))
     buffer = np.empty((block_rows, voted_rows.size), dtype=np.float32)
-    for start in range(0, missing.size, block_rows):
-        block = missing[start : start + block_rows]
-        queries = prepare_embeddings(embeddings[block], graph.metric)
-        sims = similarity_block(queries, voter_vectors, graph.metric, voter_norms, buffer[: block.size])
+    for start in range(0, rows.size, block_rows):
+        block = rows[start : start + block_rows]
+        queries = prepare_embeddings(embeddings[block], metric)
+        sims = similarity_block(queries, voter_vectors, metric, voter_norms, buffer[: block.size])
         best = sims.argmax(axis=1)
-        index[block] = voted_rows[best]
-        similarity[block] = sims[np.arange(block.size), best]
-        vote[block] = votes[index[block]]
-    return index, similarity, vote
+        index[start : start + block.size] = voted_rows[best]
+        similarity[start : start + block.size] = sims[np.arange(block.size), best]
+    return index, similarity
+
+
+def _nearest_voter_column(
+    votes: np.ndarray,
+    graph: GraphLike,
+    min_similarity: float | None,
+    exact_fallback: bool,
+    hops: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Nearest voted row for one LF's vote column; see :func:`nearest_voters`.  The last item: exact?"""
+    n = votes.shape[0]
+    voted = votes != ABSTAIN
+    if not voted.any():  # an LF that votes nowhere never extends
+        return (
+            np.full(n, -1, dtype=np.int64),
+            np.full(n, -np.inf, dtype=np.float32),
+            np.full(n, ABSTAIN, dtype=votes.dtype),
+            True,
+        )
+    index, similarity = _graph_gather(voted, graph)
+    exact = True
+    k = graph.indices.shape[1]
+    embeddings = getattr(graph, "embeddings", None)
+    missing = np.flatnonzero(index < 0)
+    if missing.size and embeddings is not None:
+        if k and min_similarity is not None:
+            # A voter outside the k-list is at most as similar as the k-th neighbour.
+            missing = missing[graph.similarities[missing, k - 1] >= min_similarity]
+        if exact_fallback:
+            found, found_similarity = exact_voter_search(missing, np.flatnonzero(voted), embeddings, graph.metric)
+            index[missing], similarity[missing] = found, found_similarity
+        elif hops > 0 and k and missing.size:
+            if graph.metric != "cosine":
+                raise ValueError("The multi-hop search (hops > 0) needs metric='cosine'.")
+            from epoxy_core.voter_search import propagate_voters
+
+            index, similarity = propagate_voters(embeddings, graph.indices, index, similarity, missing, hops=hops)
+            exact = False
+    vote = np.full(n, ABSTAIN, dtype=votes.dtype)
+    has = index >= 0
+    vote[has] = votes[index[has]]
+    return index, similarity, vote, exact
 
 
 def nearest_voters(
@@ -162,6 +208,8 @@ def nearest_voters(
     graph: GraphLike,
     min_similarity: float | None = None,
     exact_fallback: bool = True,
+    *,
+    hops: int = 0,
 ) -> NearestVoters:
     """For every LF and every row where it abstains, find the most similar row on which it voted.
 
@@ -179,6 +227,10 @@ def nearest_voters(
     exact_fallback : bool, default True
         Search an LF's voted rows directly where the graph lists no voter.  Needs ``graph.embeddings``;
         without them the answer is graph-only (a row with no voter among its neighbours never extends).
+    hops : int, default 0
+        With ``exact_fallback=False``: rows with no voter among their neighbours take the most similar of
+        their neighbours' nearest voters, repeated ``hops`` times for rows still without one (cosine
+        only, needs ``graph.embeddings``).  The result then has ``exact=False``.
 
     Returns
     -------
@@ -198,11 +250,13 @@ def nearest_voters(
     index = np.empty((n, m), dtype=np.int64)
     similarity = np.empty((n, m), dtype=np.float32)
     vote = np.empty((n, m), dtype=L.dtype)
+    exact = True
     for j in range(m):
-        index[:, j], similarity[:, j], vote[:, j] = _nearest_voter_column(
-            np.ascontiguousarray(L[:, j]), graph, min_similarity, exact_fallback
+        index[:, j], similarity[:, j], vote[:, j], column_exact = _nearest_voter_column(
+            np.ascontiguousarray(L[:, j]), graph, min_similarity, exact_fallback, hops
         )
-    return NearestVoters(index, similarity, vote)
+        exact = exact and column_exact
+    return NearestVoters(index, similarity, vote, exact)
 
 
 def thresholds_array(thresholds: float | Any, n_lfs: int) -> npt.NDArray[np.float64]:
@@ -225,10 +279,34 @@ def thresholds_array(thresholds: float | Any, n_lfs: int) -> npt.NDArray[np.floa
     return values
 
 
+def check_nearest_matches(L: LabelMatrix, nearest: NearestVoters) -> None:
+    """Refuse nearest voters computed for other votes than ``L``'s (an exact check, a few ms at 1M x 20).
+
+    Nearest voters mark every row an LF voted on with similarity ``+inf`` and that row's own vote, so
+    they match ``L`` exactly when the ``+inf`` cells are the voted cells and their votes are ``L``'s.
+
+    Raises
+    ------
+    ValueError
+        On another shape, or votes that are not ``L``'s.
+    """
+    if nearest.shape != L.shape:
+        raise ValueError(f"The nearest voters have shape {nearest.shape} but the label matrix has {L.shape}.")
+    own = nearest.similarity == np.inf
+    voted = L != ABSTAIN
+    if not np.array_equal(own, voted) or not np.array_equal(nearest.vote[voted], L[voted]):
+        bad = np.flatnonzero((own != voted).any(axis=0) | ((nearest.vote != L) & voted).any(axis=0))
+        raise ValueError(
+            f"These nearest voters were computed for other votes (LF column(s) {bad[:10].tolist()} differ from "
+            "the label matrix): recompute them with nearest_voters(L, graph) for this L."
+        )
+
+
 def extend(
     L: Any,
     graph: GraphLike | None = None,
-    thresholds: float | Any = 0.8,
+    *,
+    thresholds: float | Any = None,
     nearest: NearestVoters | None = None,
     min_similarity: float | None = None,
 ) -> LabelMatrix:
@@ -240,12 +318,12 @@ def extend(
         Label matrix (``ABSTAIN`` = -1).
     graph : KNNGraph, optional
         Needed unless ``nearest`` is given.
-    thresholds : float or array-like of shape (n_lfs,), default 0.8
-        Minimum similarity to copy a vote, one for all LFs or one per LF; ``+inf`` disables an LF's
-        extension.  With cosine similarity, values between 0.5 and 0.95 are typical.
+    thresholds : float or array-like of shape (n_lfs,)
+        Keyword-only and required.  Minimum similarity to copy a vote, one for all LFs or one per LF; ``+inf``
+        disables an LF's extension.  With cosine similarity, values between 0.5 and 0.95 are typical.
     nearest : NearestVoters, optional
         The result of :func:`nearest_voters` for this same ``L`` and graph.  Pass it to make a threshold
-        change cost only a comparison.
+        change cost only a comparison.  Nearest voters of other votes are refused.
     min_similarity : float, optional
         Passed to :func:`nearest_voters` when ``nearest`` is not given.
 
@@ -253,6 +331,12 @@ def extend(
     -------
     numpy.ndarray
         The extended label matrix, same shape and dtype as ``L``.  Every original vote is kept.
+
+    Raises
+    ------
+    ValueError
+        Without a graph or nearest voters, for nearest voters of other votes, for a threshold passed
+        positionally (``extend(L, 0.8)``), or invalid thresholds.
 
     Examples
     --------
@@ -262,13 +346,19 @@ def extend(
     >>> extend([[1], [-1], [-1]], graph, thresholds=0.8).ravel().tolist()
     [1, 1, -1]
     """
+    if graph is not None and not hasattr(graph, "indices"):
+        raise ValueError(
+            f"extend()'s second argument is the k-NN graph, got {type(graph).__name__}; pass the threshold by "
+            "keyword: extend(L, graph, thresholds=0.8) or extend(L, thresholds=0.8, nearest=nearest)."
+        )
+    if thresholds is None:
+        raise ValueError("extend() needs thresholds=<float or one per LF> (use +inf to switch an LF's extension off).")
     L = check_label_matrix(L)
     if nearest is None:
         if graph is None:
             raise ValueError("extend() needs either a graph or precomputed nearest voters.")
         nearest = nearest_voters(L, graph, min_similarity=min_similarity)
-    if nearest.shape != L.shape:
-        raise ValueError(f"The nearest voters have shape {nearest.shape} but the label matrix has {L.shape}.")
+    check_nearest_matches(L, nearest)
     limits = thresholds_array(thresholds, L.shape[1])
     # Own votes carry similarity +inf, so one comparison keeps them and adds the extended ones.
     return np.where(nearest.similarity >= limits, nearest.vote, np.array(ABSTAIN, dtype=L.dtype))
@@ -377,6 +467,8 @@ class Extender:
     max_cached_columns : int, default 256
         How many distinct LF vote columns to remember (oldest dropped first), so that undoing an edit is
         free too.
+    max_cache_bytes : int, default 256 MiB
+        And at most this many bytes of them (13 MB per column at a million rows).
 
     Examples
     --------
@@ -392,10 +484,17 @@ class Extender:
     [1]
     """
 
-    def __init__(self, graph: GraphLike, min_similarity: float | None = None, max_cached_columns: int = 256):
+    def __init__(
+        self,
+        graph: GraphLike,
+        min_similarity: float | None = None,
+        max_cached_columns: int = 256,
+        max_cache_bytes: int = 256 * 2**20,
+    ):
         self.graph = graph
         self.min_similarity = min_similarity
         self.max_cached_columns = max_cached_columns
+        self.max_cache_bytes = max_cache_bytes
         self._cache: dict[bytes, NearestVoters] = {}
         self._keys: list[bytes] = []
         self.L_: LabelMatrix | None = None
@@ -431,7 +530,10 @@ class Extender:
             target.index[:, j] = part.index[:, 0]
             target.similarity[:, j] = part.similarity[:, 0]
             target.vote[:, j] = part.vote[:, 0]
-        while len(self._cache) > self.max_cached_columns:
+        column_bytes = n * (8 + 4 + L.dtype.itemsize)
+        while self._cache and (
+            len(self._cache) > self.max_cached_columns or len(self._cache) * column_bytes > self.max_cache_bytes
+        ):
             self._cache.pop(next(iter(self._cache)))
         self._keys = keys
         self.L_ = L

@@ -359,13 +359,11 @@ def resolve_method(n_rows: int, method: str = "auto") -> str:
     return method
 
 
-def _import_pynndescent() -> Any:
-    """Import PyNNDescent lazily, pointing numba's on-disk cache at the data directory first.
+def _point_numba_cache_at_data_dir() -> None:
+    """Set ``NUMBA_CACHE_DIR`` to ``data_dir()/numba_cache`` unless numba is imported or the user set it.
 
-    ``import pynndescent`` takes 13-15 s with a cold numba cache and 2-3 s with a warm
-    one, so ``import epoxy_core`` must not pay it, and the cache must be somewhere
-    writable and persistent.  numba reads ``NUMBA_CACHE_DIR`` once, when it is first
-    imported; a value the user set is respected.
+    numba reads ``NUMBA_CACHE_DIR`` once, when it is first imported; the cache must be somewhere
+    writable and persistent so compiled kernels survive restarts.
     """
     if "numba" not in sys.modules and not os.environ.get("NUMBA_CACHE_DIR"):
         cache = data_dir() / "numba_cache"
@@ -374,6 +372,23 @@ def _import_pynndescent() -> Any:
             os.environ["NUMBA_CACHE_DIR"] = str(cache)
         except OSError:
             pass  # read-only data dir: numba falls back to its default cache location
+
+
+def _import_numba() -> Any:
+    """Import numba lazily (1-2 s), with its on-disk cache in the data directory."""
+    _point_numba_cache_at_data_dir()
+    import numba
+
+    return numba
+
+
+def _import_pynndescent() -> Any:
+    """Import PyNNDescent lazily, pointing numba's on-disk cache at the data directory first.
+
+    ``import pynndescent`` takes 13-15 s with a cold numba cache and 2-3 s with a warm
+    one, so ``import epoxy_core`` must not pay it.
+    """
+    _point_numba_cache_at_data_dir()
     try:
         import pynndescent
     except ImportError as error:  # pragma: no cover - pynndescent is a runtime requirement

@@ -140,7 +140,7 @@ def test_hand_made_graph_gives_exact_nearest_voters():
         nearest.similarity, np.float32([[np.inf, 0.9], [0.9, np.inf], [0.5, 0.7], [-np.inf, 0.4]])
     )
     np.testing.assert_array_equal(nearest.vote, [[1, 0], [1, 0], [1, 0], [-1, 0]])
-    extended = extend(L, graph, 0.65)
+    extended = extend(L, graph, thresholds=0.65)
     np.testing.assert_array_equal(extended, [[1, 0], [1, 0], [-1, 0], [-1, -1]])
     assert extended.dtype == np.int8
 
@@ -151,21 +151,21 @@ BOUNDARY_GRAPH = hand_graph([[1], [0], [1]], [[0.75], [0.75], [0.75]])
 
 def test_similarity_equal_to_threshold_extends():
     L = np.array([[-1], [1], [-1]])
-    np.testing.assert_array_equal(extend(L, BOUNDARY_GRAPH, 0.75), [[1], [1], [1]])
+    np.testing.assert_array_equal(extend(L, BOUNDARY_GRAPH, thresholds=0.75), [[1], [1], [1]])
 
 
 def test_threshold_just_above_similarity_does_not_extend():
     L = np.array([[-1], [1], [-1]])
     just_above = float(np.nextafter(np.float32(0.75), np.float32(1.0)))
-    np.testing.assert_array_equal(extend(L, BOUNDARY_GRAPH, just_above), L)
+    np.testing.assert_array_equal(extend(L, BOUNDARY_GRAPH, thresholds=just_above), L)
 
 
 def test_infinite_threshold_disables_extension(small_cloud):
     _, graph = small_cloud
     L = np.full((30, 2), -1, dtype=np.int8)
     L[::3, 0], L[1::5, 1] = 0, 1
-    np.testing.assert_array_equal(extend(L, graph, np.inf), L)
-    mixed = extend(L, graph, [np.inf, COSINE_LOWEST])
+    np.testing.assert_array_equal(extend(L, graph, thresholds=np.inf), L)
+    mixed = extend(L, graph, thresholds=[np.inf, COSINE_LOWEST])
     np.testing.assert_array_equal(mixed[:, 0], L[:, 0])
     assert (mixed[:, 1] == 1).all()
 
@@ -175,7 +175,7 @@ def test_invalid_thresholds_are_refused(thresholds):
     L = np.array([[-1, 0], [1, -1], [-1, -1]])
     graph = hand_graph([[1], [0], [1]], [[0.75], [0.75], [0.75]])
     with pytest.raises(ValueError):
-        extend(L, graph, thresholds)
+        extend(L, graph, thresholds=thresholds)
 
 
 def test_thresholds_array_broadcasts_a_scalar_and_keeps_a_vector():
@@ -188,12 +188,12 @@ def test_per_lf_thresholds_match_scalar_thresholds_column_by_column(small_cloud)
     _, graph = small_cloud
     L = np.random.default_rng(2).choice([-1, -1, -1, 0, 1], size=(30, 3)).astype(np.int8)
     per_lf = [0.2, 0.5, 0.8]
-    extended = extend(L, graph, per_lf)
+    extended = extend(L, graph, thresholds=per_lf)
     for j, threshold in enumerate(per_lf):
-        np.testing.assert_array_equal(extended[:, j], extend(L, graph, threshold)[:, j])
+        np.testing.assert_array_equal(extended[:, j], extend(L, graph, thresholds=threshold)[:, j])
     # Hand-made: LF 0 at 0.8 keeps row 2 (similarity 0.75) abstaining, LF 1 at 0.7 extends it.
     L = np.array([[-1, -1], [1, 0], [-1, -1]])
-    np.testing.assert_array_equal(extend(L, BOUNDARY_GRAPH, [0.8, 0.7]), [[-1, 0], [1, 0], [-1, 0]])
+    np.testing.assert_array_equal(extend(L, BOUNDARY_GRAPH, thresholds=[0.8, 0.7]), [[-1, 0], [1, 0], [-1, 0]])
 
 
 # -- ties -------------------------------------------------------------------------------------------
@@ -201,8 +201,8 @@ def test_tie_between_neighbours_goes_to_the_one_listed_first():
     L = np.array([[-1], [0], [1]])
     first_is_row_1 = hand_graph([[1, 2], [0, 2], [0, 1]], [[0.9, 0.9], [0.9, 0.5], [0.9, 0.5]])
     first_is_row_2 = hand_graph([[2, 1], [0, 2], [0, 1]], [[0.9, 0.9], [0.9, 0.5], [0.9, 0.5]])
-    assert extend(L, first_is_row_1, 0.8)[0, 0] == 0
-    assert extend(L, first_is_row_2, 0.8)[0, 0] == 1
+    assert extend(L, first_is_row_1, thresholds=0.8)[0, 0] == 0
+    assert extend(L, first_is_row_2, thresholds=0.8)[0, 0] == 1
     assert nearest_voters(L, first_is_row_2).index[0, 0] == 2
 
 
@@ -216,7 +216,7 @@ def test_tie_in_exact_search_goes_to_the_lowest_row_index():
         L = np.array(votes)[:, None]
         nearest = nearest_voters(L, graph)
         assert nearest.index[0, 0] == 2
-        assert extend(L, graph, 0.5)[0, 0] == votes[2]
+        assert extend(L, graph, thresholds=0.5)[0, 0] == votes[2]
 
 
 # -- exact fallback beyond the k neighbours -------------------------------------------------------
@@ -230,15 +230,15 @@ def test_exact_fallback_finds_a_voter_beyond_the_k_neighbours():
     nearest = nearest_voters(FALLBACK_L, graph)
     np.testing.assert_array_equal(nearest.index[:, 0], [2, 2, 2])
     np.testing.assert_allclose(nearest.similarity[:2, 0], np.cos(np.deg2rad([30, 28])), atol=1e-6)
-    np.testing.assert_array_equal(extend(FALLBACK_L, graph, 0.85), [[1], [1], [1]])
-    np.testing.assert_array_equal(extend(FALLBACK_L, graph, 0.87), [[-1], [1], [1]])
+    np.testing.assert_array_equal(extend(FALLBACK_L, graph, thresholds=0.85), [[1], [1], [1]])
+    np.testing.assert_array_equal(extend(FALLBACK_L, graph, thresholds=0.87), [[-1], [1], [1]])
 
 
 def test_without_embeddings_only_the_k_neighbours_are_searched():
     graph = brute_force_graph(FALLBACK_EMBEDDINGS, 1, with_embeddings=False)
     nearest = nearest_voters(FALLBACK_L, graph)
     np.testing.assert_array_equal(nearest.index[:, 0], [-1, -1, 2])
-    np.testing.assert_array_equal(extend(FALLBACK_L, graph, COSINE_LOWEST), FALLBACK_L)
+    np.testing.assert_array_equal(extend(FALLBACK_L, graph, thresholds=COSINE_LOWEST), FALLBACK_L)
     # exact_fallback=False behaves the same even when embeddings are there.
     with_embeddings = brute_force_graph(FALLBACK_EMBEDDINGS, 1)
     np.testing.assert_array_equal(
@@ -255,8 +255,8 @@ def test_euclidean_fallback_picks_the_nearest_voter_by_distance():
     nearest = nearest_voters(L, graph)
     np.testing.assert_array_equal(nearest.index[:2, 0], [3, 3])
     np.testing.assert_allclose(nearest.similarity[:2, 0], [-0.5, -np.sqrt(0.26)], atol=1e-6)
-    np.testing.assert_array_equal(extend(L, graph, -0.6)[:, 0], [1, 1, 0, 1])
-    np.testing.assert_array_equal(extend(L, graph, -0.505)[:, 0], [1, -1, 0, 1])
+    np.testing.assert_array_equal(extend(L, graph, thresholds=-0.6)[:, 0], [1, 1, 0, 1])
+    np.testing.assert_array_equal(extend(L, graph, thresholds=-0.505)[:, 0], [1, -1, 0, 1])
 
 
 # Rows 0-1 are close together (k-th neighbour similarity 0.9994); rows 3-4 are each other's nearest
@@ -282,11 +282,14 @@ def test_min_similarity_is_exact_for_thresholds_at_or_above_it():
     graph = brute_force_graph(MIN_SIM_EMBEDDINGS, 1)
     for threshold in [0.9, 0.94, 0.95, 1.0]:
         np.testing.assert_array_equal(
-            extend(MIN_SIM_L, graph, threshold, min_similarity=0.9), extend(MIN_SIM_L, graph, threshold)
+            extend(MIN_SIM_L, graph, thresholds=threshold, min_similarity=0.9),
+            extend(MIN_SIM_L, graph, thresholds=threshold),
         )
     # Below min_similarity, the skipped rows get graph-only answers, as documented.
-    np.testing.assert_array_equal(extend(MIN_SIM_L, graph, COSINE_LOWEST), np.zeros((5, 1)))
-    np.testing.assert_array_equal(extend(MIN_SIM_L, graph, COSINE_LOWEST, min_similarity=0.9)[:, 0], [0, 0, 0, -1, -1])
+    np.testing.assert_array_equal(extend(MIN_SIM_L, graph, thresholds=COSINE_LOWEST), np.zeros((5, 1)))
+    np.testing.assert_array_equal(
+        extend(MIN_SIM_L, graph, thresholds=COSINE_LOWEST, min_similarity=0.9)[:, 0], [0, 0, 0, -1, -1]
+    )
 
 
 # -- properties on random small problems ----------------------------------------------------------
@@ -314,7 +317,7 @@ def random_problems(draw: st.DrawFn) -> dict:
 def test_extension_keeps_votes_and_matches_the_exact_reference(problem):
     L, thresholds = problem["L"], problem["thresholds"]
     graph = brute_force_graph(problem["embeddings"], problem["k"], with_embeddings=problem["with_embeddings"])
-    extended = extend(L, graph, thresholds, min_similarity=problem["min_similarity"])
+    extended = extend(L, graph, thresholds=thresholds, min_similarity=problem["min_similarity"])
     assert extended.shape == L.shape
     # Original votes are never removed, at any threshold.
     voted = L != -1
@@ -329,7 +332,7 @@ def test_extension_keeps_votes_and_matches_the_exact_reference(problem):
         floor = -np.inf if problem["min_similarity"] is None else problem["min_similarity"]
         high = np.maximum(thresholds, floor)
         np.testing.assert_array_equal(
-            extend(L, graph, high, min_similarity=problem["min_similarity"]),
+            extend(L, graph, thresholds=high, min_similarity=problem["min_similarity"]),
             reference_extend(L, high, embeddings=problem["embeddings"]),
         )
 
@@ -409,7 +412,8 @@ def test_knn_graph_from_neighbors_module_gives_the_exact_reference(clustered):
     graph = neighbors.build_knn_graph(clustered.embeddings, K, metric="cosine", method="exact")
     for thresholds in [0.6, PER_LF_THRESHOLDS]:
         np.testing.assert_array_equal(
-            extend(clustered.L, graph, thresholds), reference_extend(clustered.L, thresholds, sims=clustered.sims)
+            extend(clustered.L, graph, thresholds=thresholds),
+            reference_extend(clustered.L, thresholds, sims=clustered.sims),
         )
 
 
@@ -425,15 +429,17 @@ def test_extender_recomputes_only_changed_columns_and_matches_extend(clustered):
     L, graph = clustered.L, clustered.graph
     extender = Extender(graph, min_similarity=0.5)
     assert extender.update(L).last_recomputed_ == list(range(L.shape[1]))
-    np.testing.assert_array_equal(extender.extend(0.7), extend(L, graph, 0.7, min_similarity=0.5))
+    np.testing.assert_array_equal(extender.extend(0.7), extend(L, graph, thresholds=0.7, min_similarity=0.5))
 
     L2 = _edited(L, [3, 5])
     assert extender.update(L2).last_recomputed_ == [3, 5]
     for thresholds in [0.7, PER_LF_THRESHOLDS]:
-        np.testing.assert_array_equal(extender.extend(thresholds), extend(L2, graph, thresholds, min_similarity=0.5))
+        np.testing.assert_array_equal(
+            extender.extend(thresholds), extend(L2, graph, thresholds=thresholds, min_similarity=0.5)
+        )
     # Undoing the edit is free: both versions are cached.
     assert extender.update(L).last_recomputed_ == []
-    np.testing.assert_array_equal(extender.extend(0.8), extend(L, graph, 0.8))
+    np.testing.assert_array_equal(extender.extend(0.8), extend(L, graph, thresholds=0.8))
 
 
 def test_extender_shares_identical_columns_and_evicts_the_least_recently_used():
@@ -448,7 +454,7 @@ def test_extender_shares_identical_columns_and_evicts_the_least_recently_used():
     assert extender.update(L2).last_recomputed_ == [1, 2]
     # The cache held 6 columns; the two dropped are the old versions of columns 1 and 2.
     assert extender.update(L).last_recomputed_ == [1, 2]
-    np.testing.assert_array_equal(extender.extend(0.3), extend(L, graph, 0.3))
+    np.testing.assert_array_equal(extender.extend(0.3), extend(L, graph, thresholds=0.3))
 
 
 def test_extender_must_be_updated_before_extending():
@@ -483,7 +489,7 @@ def test_row_count_mismatch_is_refused(small_cloud):
     with pytest.raises(ValueError, match="31 rows"):
         nearest_voters(L, graph)
     with pytest.raises(ValueError, match="31 rows"):
-        extend(L, graph, 0.5)
+        extend(L, graph, thresholds=0.5)
     with pytest.raises(ValueError):
         Extender(graph).update(L)
     nearest = nearest_voters(L[:30], graph)
@@ -498,9 +504,9 @@ def test_extend_needs_a_graph_or_nearest_voters_and_a_valid_label_matrix(small_c
     with pytest.raises(ValueError, match="graph"):
         extend(np.full((30, 2), -1), thresholds=0.5)
     with pytest.raises(ValueError):
-        extend(np.full((30, 2), np.nan), graph, 0.5)
+        extend(np.full((30, 2), np.nan), graph, thresholds=0.5)
     with pytest.raises(ValueError):
-        extend(np.full((30, 2), -2), graph, 0.5)
+        extend(np.full((30, 2), -2), graph, thresholds=0.5)
 
 
 # ------------------------------------------------------------------ rows outside the graph (new rows)
@@ -537,3 +543,63 @@ def test_new_rows_need_matching_dimensions():
         nearest_voters_for_new_rows([[0]], np.ones((1, 3)), np.ones((2, 4)))
     with pytest.raises(ValueError, match="rows"):
         nearest_voters_for_new_rows([[0], [1]], np.ones((1, 3)), np.ones((2, 3)))
+
+
+# -- API traps (issue 9) ----------------------------------------------------------------------------
+def test_a_threshold_passed_as_the_graph_gets_a_clear_message(small_cloud):
+    _, graph = small_cloud
+    L = np.full((30, 1), -1, dtype=np.int8)
+    L[0, 0] = 1
+    with pytest.raises(ValueError, match=r"thresholds=0\.8"):
+        extend(L, 0.8)
+    with pytest.raises(TypeError):
+        extend(L, graph, 0.8)  # thresholds is keyword-only
+
+
+def test_nearest_voters_of_other_votes_are_refused(small_cloud):
+    _, graph = small_cloud
+    L = np.random.default_rng(11).choice([-1, -1, 0, 1], size=(30, 3)).astype(np.int8)
+    nearest = nearest_voters(L, graph)
+    other = L.copy()
+    other[np.flatnonzero(other[:, 1] == -1)[0], 1] = 0  # one more vote in LF 1
+    with pytest.raises(ValueError, match=r"other votes.*\[1\]"):
+        extend(other, thresholds=0.5, nearest=nearest)
+    flipped = L.copy()
+    flipped[np.flatnonzero(flipped[:, 2] != -1)[0], 2] ^= 1  # same rows, another class
+    with pytest.raises(ValueError, match="other votes"):
+        extend(flipped, thresholds=0.5, nearest=nearest)
+    np.testing.assert_array_equal(extend(L, thresholds=0.5, nearest=nearest), extend(L, graph, thresholds=0.5))
+
+
+# -- compiled kernels and the multi-hop search ---------------------------------------------------------
+def test_compiled_graph_gather_equals_the_numpy_gather(clustered):
+    from epoxy_core.extension import _COMPILED_GATHER_MIN_ROWS, _graph_gather
+    from epoxy_core.voter_search import first_voted_neighbour
+
+    graph = clustered.graph
+    for j in range(clustered.L.shape[1]):
+        voted = clustered.L[:, j] != -1
+        compiled = first_voted_neighbour(voted, graph.indices, graph.similarities)
+        assert graph.indices.shape[0] < _COMPILED_GATHER_MIN_ROWS  # so _graph_gather takes the numpy path
+        plain = _graph_gather(voted, graph)
+        np.testing.assert_array_equal(compiled[0], plain[0])
+        np.testing.assert_array_equal(compiled[1], plain[1])
+
+
+def test_multi_hop_finds_real_voters_and_says_it_is_not_exact(clustered):
+    L, graph = clustered.L, clustered.graph
+    exact = nearest_voters(L, graph)
+    graph_only = nearest_voters(L, graph, exact_fallback=False)
+    hops = nearest_voters(L, graph, exact_fallback=False, hops=2)
+    assert exact.exact and graph_only.exact and not hops.exact
+    found = np.isfinite(hops.similarity) & (hops.index >= 0)
+    # Every voter it reports is a row the LF voted on, with its true similarity, never above the exact best.
+    rows, cols = np.nonzero(found & (hops.similarity < np.inf))
+    assert rows.size
+    assert (L[hops.index[rows, cols], cols] != -1).all()
+    true_sims = clustered.sims[rows, hops.index[rows, cols]]
+    np.testing.assert_allclose(hops.similarity[rows, cols], true_sims, atol=1e-5)
+    assert (hops.similarity <= exact.similarity + 1e-5).all()
+    # It never loses what the graph found, and finds more.
+    assert (hops.similarity >= graph_only.similarity).all()
+    assert (np.isfinite(hops.similarity)).sum() > (np.isfinite(graph_only.similarity)).sum()
