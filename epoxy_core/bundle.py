@@ -862,9 +862,10 @@ def _check_manifest(folder: Path) -> dict[str, Any]:
     files = manifest.get("files")
     if not isinstance(files, dict) or "bundle.json" not in files:
         raise BundleIntegrityError("manifest.json does not list the bundle's files; the bundle is damaged.")
-    for name, entry in files.items():
+    for name in files:  # names first: nothing outside the folder is ever opened
         if not isinstance(name, str) or not _FILE_NAME.match(name) or name not in _FILES:
             raise BundleIntegrityError(f"manifest.json lists an unexpected file {name!r:.60}.")
+    for name, entry in files.items():
         if (
             not isinstance(entry, dict)
             or not isinstance(entry.get("sha256"), str)

@@ -176,11 +176,12 @@ def _tune(
     dataset: Dataset,
     nearest: NearestVoters,
     embeddings: np.ndarray,
-    balance: Any,
+    class_balance: Any,
     default_threshold: float,
     end_model: bool,
-) -> tuple[np.ndarray, bool, float, dict[str, Any]]:
-    """Thresholds, whether to use the end model, its C, and a JSON-able summary of how they were chosen."""
+) -> tuple[np.ndarray, bool, float, Any, dict[str, Any]]:
+    """Thresholds, whether to use the end model, its C, the class balance, and a summary of how they were chosen."""
+    balance = resolve_class_balance(class_balance, dataset.y, dataset.cardinality)
     m = L.shape[1]
     n_dev = int(dataset.dev_mask.sum())
     if n_dev < MIN_DEV_LABELS_TO_TUNE or m == 0:
@@ -189,23 +190,37 @@ def _tune(
             np.full(m, default_threshold),
             end_model,
             1.0,
+            balance,
             {"method": "fixed", "n_dev": n_dev, "message": f"Not tuned: {why}; threshold {default_threshold}."},
         )
     from epoxy_core import tuning
 
     tune_pipeline = getattr(tuning, "tune_pipeline", None)
     if tune_pipeline is not None:
-        choice = tune_pipeline(L, dataset.y, nearest, embeddings=embeddings, cardinality=dataset.cardinality)
-        use_end_model = bool(getattr(choice, "use_end_model", end_model)) and end_model
-        C = float(getattr(choice, "end_model_C", 1.0) or 1.0)
+        choice = tune_pipeline(
+            L,
+            dataset.y,
+            nearest,
+            embeddings=embeddings if end_model else None,
+            cardinality=dataset.cardinality,
+            class_balance=class_balance,
+        )
+        use_end_model = bool(choice.use_end_model) and end_model
+        C = float(choice.end_model_C) if choice.end_model_C is not None else 1.0
         summary = {
             "method": "tune_pipeline",
-            "n_dev": int(getattr(choice, "n_dev", n_dev)),
+            "setting": str(choice.setting),
+            "n_dev": int(choice.n_dev),
+            "per_lf": bool(choice.per_lf),
+            "use_extension": bool(choice.use_extension),
             "use_end_model": use_end_model,
             "end_model_C": C,
-            "message": str(getattr(choice, "message", "")),
+            "cv_scores": {str(k): (None if v is None else float(v)) for k, v in choice.cv_scores.items()},
+            "few_labels": bool(choice.few_labels),
+            "message": str(choice.message),
+            "convention": str(choice.convention),
         }
-        return np.asarray(choice.thresholds, dtype=np.float64), use_end_model, C, summary
+        return np.asarray(choice.thresholds, dtype=np.float64), use_end_model, C, choice.class_balance, summary
     result = tuning.tune_thresholds(L, dataset.y, nearest, cardinality=dataset.cardinality, class_balance=balance)
     summary = {
         "method": "tune_thresholds",
@@ -219,7 +234,7 @@ def _tune(
             "end model with C = 1 (tune_pipeline, which chooses C, is not available)."
         ),
     }
-    return np.asarray(result.thresholds, dtype=np.float64), end_model, 1.0, summary
+    return np.asarray(result.thresholds, dtype=np.float64), end_model, 1.0, balance, summary
 
 
 def fit_project(
@@ -290,13 +305,15 @@ def fit_project(
     say("Finding each LF's nearest voters")
     nearest = nearest_voters(L, graph)
 
-    balance = resolve_class_balance(class_balance, dataset.y, dataset.cardinality)
     default = math.inf if threshold is None else float(threshold)
     if tune:
         say("Tuning on the dev labels")
-        thresholds, use_end_model, C, tuning = _tune(L, dataset, nearest, embeddings, balance, default, end_model)
+        thresholds, use_end_model, C, balance, tuning = _tune(
+            L, dataset, nearest, embeddings, class_balance, default, end_model
+        )
     else:
         thresholds, use_end_model, C = np.full(L.shape[1], default), end_model, 1.0
+        balance = resolve_class_balance(class_balance, dataset.y, dataset.cardinality)
         tuning = {"method": "fixed", "n_dev": int(dataset.dev_mask.sum()), "message": f"Threshold {default}."}
     log.info("%s", tuning["message"])
 
