@@ -1,9 +1,15 @@
-"""Scoring predictions against the dev labels: accuracy, per-class precision/recall/F1, model comparisons."""
+"""Scoring predictions against the dev labels: the headline accuracy, per-class precision/recall/F1, comparisons.
+
+:func:`headline_accuracy` is the one figure the page's headline, the tuner's objective
+(:mod:`epoxy_core.tuning`) and ``bench/spam_quality.py`` report; :data:`HEADLINE_CONVENTION` states it in
+one line for the page.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -11,7 +17,22 @@ import pandas as pd
 
 from epoxy_core.labels import ABSTAIN, check_labels
 
-__all__ = ["COMPARE_COLUMNS", "compare_models", "label_model_metrics", "metrics_table"]
+__all__ = [
+    "COMPARE_COLUMNS",
+    "HEADLINE_CONVENTION",
+    "Headline",
+    "compare_models",
+    "headline_accuracy",
+    "headline_predictions",
+    "label_model_metrics",
+    "metrics_table",
+]
+
+HEADLINE_CONVENTION = (
+    "Accuracy counts every dev row: rows no LF covers are labelled by the end model when it is on and by the "
+    "class prior (its most likely class) when it is off; coverage is the share of rows some LF votes on."
+)
+"""The convention of :func:`headline_accuracy`, in one line for the page."""
 
 COMPARE_COLUMNS: tuple[str, ...] = ("accuracy", "macro_f1", "coverage", "n_dev")
 """Metrics that :func:`compare_models` puts side by side by default."""
@@ -240,3 +261,129 @@ def compare_models(rows: Mapping[str, Mapping[str, Any]], columns: Sequence[str]
     frame = pd.DataFrame.from_dict(table, orient="index", columns=list(columns), dtype=np.float64)
     frame.index.name = "model"
     return frame
+
+
+# ------------------------------------------------------------------------------------------------ headline
+
+
+def _check_covered(covered: Any, n_rows: int) -> npt.NDArray[np.bool_]:
+    mask = np.asarray(covered)
+    if mask.dtype != bool or mask.shape != (n_rows,):
+        raise ValueError(
+            f"covered must be a boolean vector of length {n_rows} (rows some LF votes on, e.g. "
+            f"(L != ABSTAIN).any(axis=1)); got {mask.dtype} {mask.shape}."
+        )
+    return mask
+
+
+def _prior_class(prior: Any) -> int:
+    probabilities = np.asarray(prior, dtype=np.float64)
+    if probabilities.ndim != 1 or probabilities.size < 2 or not np.all(np.isfinite(probabilities)):
+        raise ValueError(f"prior must be a vector of class probabilities; got {probabilities!r}.")
+    return int(probabilities.argmax())  # ties: the lowest class index, as everywhere else
+
+
+def headline_predictions(predictions: Any, covered: Any, prior: Any | None = None) -> npt.NDArray[np.int64]:
+    """The labels the headline scores: ``predictions``, with uncovered rows set to the prior's class if given.
+
+    >>> headline_predictions([1, 1, -1], [True, False, False], prior=[0.6, 0.4]).tolist()
+    [1, 0, 0]
+    """
+    labels = check_labels(predictions).copy()
+    mask = _check_covered(covered, labels.shape[0])
+    if prior is not None:
+        labels[~mask] = _prior_class(prior)
+    return labels
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The headline figure (see :data:`HEADLINE_CONVENTION`), with what it counted.
+
+    Attributes
+    ----------
+    accuracy : float or None
+        Correct dev rows / all dev rows; None when there are no dev labels (never NaN).
+    coverage : float
+        Share of all rows some LF (or its extension) votes on.
+    dev_coverage : float or None
+        Share of the dev rows some LF votes on.
+    n_dev, n_correct : int
+    n_uncovered_dev : int
+        Dev rows no LF covers, labelled by ``uncovered_by``.
+    uncovered_by : {"end model", "prior"}
+    prior_class : int or None
+        The class uncovered rows got when ``uncovered_by == "prior"``.
+    """
+
+    accuracy: float | None
+    coverage: float
+    dev_coverage: float | None
+    n_dev: int
+    n_correct: int
+    n_uncovered_dev: int
+    uncovered_by: Literal["end model", "prior"]
+    prior_class: int | None = None
+
+    def text(self, class_names: Sequence[str] | None = None) -> str:
+        """One line for a page or a log, e.g. ``accuracy 0.930 on 100 dev rows (13 uncovered: prior "ham")...``."""
+        if self.accuracy is None:
+            return f"no dev labels to score; coverage {self.coverage:.1%}"
+        if self.uncovered_by == "prior" and self.prior_class is not None:
+            name = class_names[self.prior_class] if class_names is not None else str(self.prior_class)
+            how = f'prior "{name}"'
+        else:
+            how = "end model"
+        return (
+            f"accuracy {self.accuracy:.3f} on {self.n_dev} dev rows ({self.n_uncovered_dev} uncovered: {how}); "
+            f"coverage {self.coverage:.1%}"
+        )
+
+
+def headline_accuracy(y: Any, predictions: Any, covered: Any, *, prior: Any | None = None) -> Headline:
+    """The one honest figure: accuracy on *all* dev rows, uncovered ones included, with coverage beside it.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_rows,)
+        Gold labels, ``ABSTAIN`` for unlabeled rows.
+    predictions : array-like of shape (n_rows,)
+        The pipeline's label for every row: the end model's when it is on, else the label model's.
+    covered : array-like of bool, shape (n_rows,)
+        Rows some LF votes on after extension (``(L_extended != ABSTAIN).any(axis=1)``).
+    prior : array-like of shape (n_classes,), optional
+        Give the label model's class balance when the end model is *off*: uncovered rows are then labelled by
+        its most likely class, whatever ``predictions`` holds there, and the result says so.  Leave it out when
+        the end model is on (it labels every row).
+
+    Returns
+    -------
+    Headline
+        An ``ABSTAIN`` left in the predictions of a dev row counts as a miss, so a pipeline cannot look better
+        by abstaining.
+
+    Examples
+    --------
+    >>> h = headline_accuracy([0, 1, 1, -1], [0, 1, -1, 1], [True, True, False, True], prior=[0.3, 0.7])
+    >>> h.accuracy, h.coverage, h.uncovered_by, h.prior_class
+    (1.0, 0.75, 'prior', 1)
+    """
+    gold = check_labels(y)
+    n_predictions = np.shape(predictions)[0] if np.ndim(predictions) else 0
+    if n_predictions != gold.shape[0]:
+        raise ValueError(f"predictions has {n_predictions} entries but y has {gold.shape[0]}.")
+    mask = _check_covered(covered, gold.shape[0])
+    labels = headline_predictions(predictions, mask, prior)
+    dev = gold != ABSTAIN
+    n_dev = int(dev.sum())
+    n_correct = int(np.count_nonzero(labels[dev] == gold[dev]))
+    return Headline(
+        accuracy=n_correct / n_dev if n_dev else None,
+        coverage=float(mask.mean()) if mask.size else 0.0,
+        dev_coverage=float(mask[dev].mean()) if n_dev else None,
+        n_dev=n_dev,
+        n_correct=n_correct,
+        n_uncovered_dev=int(np.count_nonzero(dev & ~mask)),
+        uncovered_by="end model" if prior is None else "prior",
+        prior_class=None if prior is None else _prior_class(prior),
+    )

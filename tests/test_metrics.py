@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 
 from epoxy_core.labels import ABSTAIN
-from epoxy_core.metrics import compare_models, label_model_metrics, metrics_table
+from epoxy_core.metrics import (
+    HEADLINE_CONVENTION,
+    compare_models,
+    headline_accuracy,
+    headline_predictions,
+    label_model_metrics,
+    metrics_table,
+)
 
 _ = ABSTAIN
 # Six rows, three LFs; every expected fraction below is counted by hand in the comments.
@@ -136,3 +143,55 @@ def test_majority_vote_metrics_on_the_spam_dev_set(spam_votes):
     assert metrics["coverage"] == np.mean(prediction[dev] != ABSTAIN)
     assert metrics["per_class"]["spam"]["support"] == 54
     assert metrics["per_class"]["ham"]["support"] == 46
+
+
+# ------------------------------------------------------------------------------------------------ headline
+
+#            dev rows 0-4, row 5 unlabeled
+Y_H = np.array([0, 1, 1, 0, 1, _])
+COVERED = np.array([True, True, False, False, True, False])
+
+
+def test_headline_counts_every_dev_row_with_the_prior_on_uncovered_rows():
+    # Covered dev rows 0, 1, 4 predicted 0, 0, 1: two right.  Uncovered dev rows 2 (spam) and 3 (ham) get the
+    # prior's class, ham, whatever the label model said there: one right.  3 of 5.
+    headline = headline_accuracy(Y_H, [0, 0, 1, 1, 1, 1], COVERED, prior=[0.7, 0.3])
+    assert headline.accuracy == 3 / 5
+    assert (headline.n_dev, headline.n_correct, headline.n_uncovered_dev) == (5, 3, 2)
+    assert headline.coverage == 3 / 6 and headline.dev_coverage == 3 / 5
+    assert headline.uncovered_by == "prior" and headline.prior_class == 0
+    assert headline.text(["ham", "spam"]) == ('accuracy 0.600 on 5 dev rows (2 uncovered: prior "ham"); coverage 50.0%')
+
+
+def test_headline_with_the_end_model_uses_its_labels_everywhere():
+    # The end model labels rows 2 and 3 itself: 1 and 0, both right -> 4 of 5.
+    headline = headline_accuracy(Y_H, [0, 0, 1, 0, 1, 1], COVERED)
+    assert headline.accuracy == 4 / 5
+    assert headline.uncovered_by == "end model" and headline.prior_class is None
+    assert "(2 uncovered: end model)" in headline.text()
+
+
+def test_headline_abstain_is_a_miss_and_no_dev_labels_is_none():
+    assert headline_accuracy(Y_H, [0, _, _, 0, 1, 1], COVERED).accuracy == 3 / 5
+    empty = headline_accuracy(np.full(3, _), [0, 1, 0], np.ones(3, bool), prior=[0.5, 0.5])
+    assert empty.accuracy is None and empty.dev_coverage is None
+    assert empty.text() == "no dev labels to score; coverage 100.0%"
+
+
+def test_headline_prior_ties_go_to_the_lowest_class():
+    assert headline_predictions([1, 1], [False, False], prior=[0.5, 0.5]).tolist() == [0, 0]
+
+
+def test_headline_validates_input():
+    with pytest.raises(ValueError, match="covered must be a boolean vector of length 6"):
+        headline_accuracy(Y_H, [0] * 6, [1, 0, 1, 0, 1, 0])
+    with pytest.raises(ValueError, match="covered must be a boolean vector of length 6"):
+        headline_accuracy(Y_H, [0] * 6, COVERED[:5])
+    with pytest.raises(ValueError, match="predictions has 5 entries but y has 6"):
+        headline_accuracy(Y_H, [0] * 5, COVERED)
+    with pytest.raises(ValueError, match="prior must be a vector"):
+        headline_accuracy(Y_H, [0] * 6, COVERED, prior=[np.nan, 1.0])
+
+
+def test_headline_convention_is_one_line():
+    assert "\n" not in HEADLINE_CONVENTION and "end model" in HEADLINE_CONVENTION and "prior" in HEADLINE_CONVENTION
