@@ -1,0 +1,969 @@
+"""One interactive labeling session: the object a notebook holds, and the app holds per project.
+
+A :class:`LabelingSession` owns a dataset, its embeddings and k-NN graph, and everything computed from them
+while a user edits labeling functions:
+
+- each LF's votes and nearest voters, keyed by the LF's **content digest** (:func:`lf_digest`: its definition
+  without name or on/off switch), so setting a new LF list re-applies and re-searches only LFs whose
+  definition changed, and renaming or switching an LF off and on costs nothing.  No array and no upload is
+  ever hashed as a cache key: Streamlit's ``st.cache_data`` hashes arrays of >= 500,000 elements from a
+  sample, which once gave an edited LF the previous version's nearest voters;
+- the label model's results per (LF digests, thresholds, class balance), for the results page;
+- the end model, fitted in a background thread once the label model settles, never blocking a threshold
+  change (:meth:`LabelingSession.end_model` answers at once with the latest fit and whether it is stale).
+
+Nearest voters are answered in two steps at large sizes.  An edited LF gets a *graph-first* answer at once:
+the first voted row among each row's graph neighbours, and for rows with none, the most similar of their
+neighbours' nearest voters (multi-hop, :mod:`epoxy_core.voter_search`).  The exact answer (a blocked BLAS
+search of the LF's voters for the rows the graph does not answer) is computed in a background thread and
+swapped in; results computed from it say ``exact=True``.  Below :data:`EXACT_SYNC_MAX_ROWS` rows the exact
+search is fast enough to run at once.  ``bench/interactive_loop.py`` measures both against a dense exact
+recompute and reports their agreement.
+
+All caches are bounded by bytes (:class:`~epoxy_core.cache.BoundedCache`); every public method is safe to
+call from several threads (Streamlit reruns and browser tabs sharing one session).
+
+Examples
+--------
+>>> import pandas as pd
+>>> from epoxy_core.data import DatasetSpec, prepare_dataset
+>>> from epoxy_core.lf import KeywordLF
+>>> frame = pd.DataFrame({"text": ["buy now", "buy cheap", "nice song", "lovely song", "buy it", "song"],
+...                       "label": ["spam", "", "ham", "", "", ""]})
+>>> data = prepare_dataset(frame, DatasetSpec("text", "label", class_names=["ham", "spam"]))
+>>> vectors = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0.95, 0.05], [0.05, 0.95]], dtype=np.float32)
+>>> session = LabelingSession(data, vectors, end_model=False)
+>>> report = session.set_lfs([KeywordLF("buy", 1, ["buy"]), KeywordLF("song", 0, ["song"])])
+>>> report.active, report.problems
+(['buy', 'song'], {})
+>>> res = session.results(0.8)
+>>> res.L_extended[:, 0].tolist(), res.exact
+([1, 1, -1, -1, 1, -1], True)
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import json
+import math
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from epoxy_core import analysis
+from epoxy_core.cache import BoundedCache
+from epoxy_core.data import Dataset
+from epoxy_core.extension import NearestVoters, _nearest_voter_column, extend, thresholds_array
+from epoxy_core.labels import ABSTAIN, LabelMatrix, label_dtype
+from epoxy_core.lf import BaseLF, apply_lfs, lf_to_dict
+from epoxy_core.metrics import compare_models, label_model_metrics
+from epoxy_core.model import DEFAULT_CLASS_BALANCE, MajorityVote, TripletLabelModel, resolve_class_balance
+from epoxy_core.neighbors import KNNGraph, cached_knn_graph, prepare_embeddings
+
+__all__ = [
+    "EXACT_SYNC_MAX_ROWS",
+    "DraftPreview",
+    "EndModelState",
+    "ExtensionPreview",
+    "LFSetReport",
+    "LabelingSession",
+    "SessionResults",
+    "lf_digest",
+]
+
+EXACT_SYNC_MAX_ROWS: int = 20_000
+"""Below this many rows an edited LF's exact nearest voters are computed at once (tens of milliseconds)."""
+
+Refine = Literal["background", "sync", "off"]
+
+_MiB = 2**20
+
+
+def lf_digest(lf: BaseLF) -> str:
+    """What an LF's votes depend on: its definition without its name and on/off switch (32 hex digits).
+
+    Renaming an LF or switching it off and on therefore reuses its votes and nearest voters.  An LF written
+    in Python (:class:`~epoxy_core.lf.LabelingFunction`) has no definition to hash: it is keyed by the object
+    itself, so a new object is a new LF.
+
+    >>> from epoxy_core.lf import KeywordLF
+    >>> lf_digest(KeywordLF("a", 1, ["x"])) == lf_digest(KeywordLF("b", 1, ["x"], enabled=False))
+    True
+    >>> lf_digest(KeywordLF("a", 1, ["x"])) == lf_digest(KeywordLF("a", 1, ["y"]))
+    False
+    """
+    try:
+        definition = {k: v for k, v in lf_to_dict(lf).items() if k not in ("name", "enabled")}
+    except ValueError:  # Python code: no content to hash
+        return f"object-{id(lf):x}"
+    text = json.dumps(definition, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+# ------------------------------------------------------------------------------------------------ results
+
+
+@dataclass(frozen=True)
+class LFSetReport:
+    """What :meth:`LabelingSession.set_lfs` did.
+
+    Attributes
+    ----------
+    active : list of str
+        Names of the enabled LFs that fit the data, in order: the columns of every result.
+    problems : dict of str to str
+        LF name -> why it does not fit the data (missing column, class out of range, ...).  Those LFs are
+        left out of the results; nothing is raised.
+    disabled : list of str
+        LFs switched off.
+    applied, searched : list of str
+        LFs whose votes were (re)computed, and whose nearest voters were.  Empty when nothing changed.
+    refining : list of str
+        Active LFs whose exact nearest voters are still being computed in the background.
+    """
+
+    active: list[str]
+    problems: dict[str, str]
+    disabled: list[str]
+    applied: list[str]
+    searched: list[str]
+    refining: list[str]
+
+
+@dataclass(frozen=True)
+class SessionResults:
+    """Everything the results page shows for one LF set, thresholds and class balance.
+
+    ``key`` identifies these results (LF digests, the state of their nearest voters, thresholds, balance);
+    pass the object to :meth:`LabelingSession.end_model`.
+    """
+
+    key: str
+    names: list[str]
+    L: LabelMatrix
+    L_extended: LabelMatrix
+    thresholds: npt.NDArray[np.float64]
+    """Per LF; ``+inf`` = not extended."""
+    proba: npt.NDArray[np.float64]
+    """Label model probabilities, (n_rows, n_classes)."""
+    covered: npt.NDArray[np.bool_]
+    """Rows at least one LF votes on after extension."""
+    model_name: str
+    """"label model", or "majority vote" when the triplet model fell back (too few LFs vote)."""
+    class_balance: npt.NDArray[np.float64]
+    summary: pd.DataFrame
+    comparison: pd.DataFrame
+    metrics: dict[str, Any]
+    headline: Any
+    """:class:`epoxy_core.metrics.Headline` of the label model (uncovered dev rows get the prior's class)."""
+    n_dev: int
+    exact: bool
+    """False while some LF's nearest voters are the graph-first answer (exact ones being computed)."""
+    refining: list[str]
+    """Names of the LFs whose exact nearest voters are not in yet."""
+    label_model: Any = field(repr=False)
+
+
+@dataclass(frozen=True)
+class EndModelState:
+    """The end model for some results: ready, running, stale, or off.
+
+    Attributes
+    ----------
+    status : {"ready", "running", "failed", "off"}
+        ``"ready"``: fitted for the results asked about.  ``"running"``: a fit for them is under way
+        (``proba`` may hold an older fit, see ``stale``).  ``"failed"``: see ``error``.  ``"off"``: the
+        session was made with ``end_model=False`` or no row is covered.
+    stale : bool
+        True when ``proba`` belongs to other results (an earlier LF set or threshold) or there is none.
+    proba, predictions : arrays or None
+        The end model's probabilities and labels for every row.
+    metrics, headline : dev metrics of ``proba`` (``label_model_metrics``) and its headline, or None.
+    for_key : str or None
+        The results key ``proba`` was fitted for.
+    seconds : float
+        Fit + predict time of that fit.
+    """
+
+    status: str
+    stale: bool
+    proba: npt.NDArray[np.float64] | None = None
+    predictions: npt.NDArray[np.int64] | None = None
+    metrics: dict[str, Any] | None = None
+    headline: Any = None
+    for_key: str | None = None
+    seconds: float = 0.0
+    error: str | None = None
+    model: Any = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ExtensionPreview:
+    """What extending a draft LF at one threshold would add (see :meth:`LabelingSession.draft`)."""
+
+    threshold: float
+    added_rows: int
+    """Rows the LF abstains on that extension would label."""
+    coverage: float
+    extended_coverage: float
+    coverage_lift: float
+    extended_correct: int
+    extended_incorrect: int
+    extended_accuracy: float
+    """Dev accuracy of the LF's votes after extension (own and extended); NaN without dev votes."""
+    added_correct: int
+    added_incorrect: int
+    samples: pd.DataFrame
+    """A few extended rows: ``row``, ``text``, ``vote``, ``nearest_voter``, ``voter_text``, ``similarity``."""
+    exact: bool
+    """False when the nearest voters are the graph-first answer."""
+
+
+@dataclass(frozen=True)
+class DraftPreview:
+    """The LF editor's live preview of one draft LF, among the enabled LFs of the current set."""
+
+    name: str
+    votes: npt.NDArray[np.signedinteger[Any]] | None
+    problem: str | None
+    """Why the draft does not fit the data (then every other field is empty)."""
+    coverage: float = math.nan
+    overlaps: float = math.nan
+    conflicts: float = math.nan
+    correct: int = 0
+    incorrect: int = 0
+    accuracy: float = math.nan
+    """Dev accuracy of the draft's own votes; NaN when it votes on no dev row."""
+    extension: ExtensionPreview | None = None
+
+
+@dataclass
+class _Column:
+    """One LF's nearest voters (a column of :class:`NearestVoters`)."""
+
+    index: npt.NDArray[np.int64]
+    similarity: npt.NDArray[np.float32]
+    vote: npt.NDArray[np.signedinteger[Any]]
+    exact: bool
+
+
+# ------------------------------------------------------------------------------------------------ session
+
+
+class LabelingSession:
+    """The interactive engine: LFs in, extension + label model + end model out, recomputing only what changed.
+
+    Parameters
+    ----------
+    dataset : epoxy_core.data.Dataset
+        The prepared table (:func:`epoxy_core.data.prepare_dataset`).
+    embeddings : array-like of shape (n_rows, d), optional
+        Row embeddings.  Needed unless ``graph`` carries them (``KNNGraph.embeddings``).
+    graph : KNNGraph, optional
+        The k-NN graph; built (and cached on disk) from ``embeddings`` when omitted.
+    n_neighbors : int, default 30
+        Neighbours per row when the graph is built here.
+    refine : {"background", "sync", "off"}, default "background"
+        Exact nearest voters for edited LFs above :data:`EXACT_SYNC_MAX_ROWS` rows: computed in a background
+        thread and swapped in (``"background"``), before returning (``"sync"``, a notebook's choice when
+        exactness matters more than latency), or never (``"off"``: graph-first answers only).
+    min_similarity : float, optional
+        Lowest threshold that must be exact (see :func:`epoxy_core.extension.nearest_voters`): rows whose
+        k-th neighbour is less similar are not searched.  None: exact at every threshold.
+    hops : int, default 2
+        Multi-hop depth of the graph-first answer.
+    end_model : bool, default True
+        Fit the end model (:class:`epoxy_core.model.end_model.EndModel`) in the background for results.
+    end_model_C : float, default 1.0
+    settle_seconds : float, default 0.3
+        The end model starts only once the same results were asked for and this long passed without newer
+        ones (a slider being dragged does not start a fit per step).
+    cache_bytes : int, default 1 GiB
+        Bound of all in-memory caches together (votes, nearest voters, results, end-model fits), split among
+        them; the largest entries at a million rows are ~13 MB per LF column and ~40 MB per result.
+    label_model : callable, optional
+        ``label_model(cardinality) -> LabelModel``; default :class:`~epoxy_core.model.TripletLabelModel`
+        (which falls back to majority vote below 3 voting LFs by itself).
+
+    Attributes
+    ----------
+    graph : KNNGraph
+    dataset : Dataset
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        embeddings: Any = None,
+        graph: KNNGraph | None = None,
+        *,
+        n_neighbors: int = 30,
+        refine: Refine = "background",
+        min_similarity: float | None = None,
+        hops: int = 2,
+        end_model: bool = True,
+        end_model_C: float = 1.0,
+        settle_seconds: float = 0.3,
+        cache_bytes: int = 1024 * _MiB,
+        label_model: Any = None,
+    ):
+        if not isinstance(dataset, Dataset):
+            raise ValueError(
+                f"LabelingSession needs an epoxy_core.data.Dataset (prepare_dataset(df, spec)), got "
+                f"{type(dataset).__name__}."
+            )
+        if refine not in ("background", "sync", "off"):
+            raise ValueError(f"refine must be 'background', 'sync' or 'off', got {refine!r}.")
+        n = len(dataset)
+        if graph is None:
+            if embeddings is None:
+                raise ValueError("LabelingSession needs embeddings or a k-NN graph.")
+            graph = cached_knn_graph(embeddings, n_neighbors=n_neighbors)
+        elif graph.embeddings is None and embeddings is not None:
+            graph = KNNGraph(
+                graph.indices,
+                graph.similarities,
+                graph.metric,
+                graph.method,
+                embeddings=prepare_embeddings(embeddings, graph.metric),
+            )
+        if graph.n_rows != n:
+            raise ValueError(f"The graph has {graph.n_rows:,} rows but the dataset has {n:,}.")
+        self.dataset = dataset
+        self.graph = graph
+        self.refine = refine
+        self.min_similarity = min_similarity
+        self.hops = hops
+        self.use_end_model = end_model
+        self.end_model_C = end_model_C
+        self.settle_seconds = settle_seconds
+        self._label_model_factory = label_model or (lambda cardinality: TripletLabelModel(cardinality=cardinality))
+        self._dtype = label_dtype(dataset.cardinality)
+
+        # Byte budgets: nearest voters dominate (13 bytes per row per LF), then results.
+        self._votes = BoundedCache(cache_bytes // 8)
+        self._problems = BoundedCache(_MiB)  # digest -> message of an LF that does not fit
+        self._nearest = BoundedCache(cache_bytes * 3 // 8)
+        self._assembled = BoundedCache(cache_bytes // 8)
+        self._results = BoundedCache(cache_bytes // 4)
+        self._end_fits = BoundedCache(cache_bytes // 8)
+
+        self._lock = threading.RLock()
+        self._lfs: list[BaseLF] = []
+        self._wanted: set[str] = set()  # digests the current LF set uses: refinement skips the others
+        self._refining: dict[str, concurrent.futures.Future[Any]] = {}
+        self._refiner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="epoxy-refine")
+        self._end_pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="epoxy-end-model")
+        self._end_wanted: str | None = None
+        self._end_running: dict[str, concurrent.futures.Future[Any]] = {}
+        self._end_latest: EndModelState | None = None
+        self._end_errors: dict[str, str] = {}
+        self._end_inputs: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], Any]] = {}
+        self._revision = 0
+        self._changed = threading.Condition(self._lock)
+        self._text_frame = _arrow_text_frame(dataset.df, dataset.spec.text_column)
+
+    # ------------------------------------------------------------------ LFs
+
+    @property
+    def lfs(self) -> list[BaseLF]:
+        """The LF list last given to :meth:`set_lfs` (enabled or not, fitting or not)."""
+        with self._lock:
+            return list(self._lfs)
+
+    @property
+    def revision(self) -> int:
+        """Increases whenever background work lands (exact nearest voters, an end-model fit): poll it to redraw."""
+        return self._revision
+
+    def _apply(self, lf: BaseLF) -> npt.NDArray[np.signedinteger[Any]] | None:
+        """The LF's votes (cached by digest), or None when it does not fit the data (message cached)."""
+        digest = lf_digest(lf)
+        votes = self._votes.get(digest)
+        if votes is not None:
+            return votes
+        if digest in self._problems:
+            return None
+        try:
+            column = apply_lfs(
+                [lf], self._text_frame, self.dataset.spec.text_column, cardinality=self.dataset.cardinality
+            )[:, 0]
+        except ValueError as error:
+            self._problems.put(digest, str(error))
+            return None
+        column = np.ascontiguousarray(column, dtype=self._dtype)
+        column.setflags(write=False)
+        self._votes.put(digest, column)
+        return column
+
+    def problem(self, lf: BaseLF) -> str | None:
+        """Why ``lf`` does not fit the data, or None (applies it, so later calls are free)."""
+        if self._apply(lf) is not None:
+            return None
+        return self._problems.get(lf_digest(lf), "The LF's votes were dropped from the cache; apply it again.")
+
+    def votes(self, lf: BaseLF) -> npt.NDArray[np.signedinteger[Any]]:
+        """``lf``'s votes on every row (read-only).
+
+        Raises
+        ------
+        ValueError
+            When the LF does not fit the data (the message says why).
+        """
+        column = self._apply(lf)
+        if column is None:
+            raise ValueError(self.problem(lf) or f"LF {lf.name!r} cannot vote on this dataset.")
+        return column
+
+    def _search(self, digest: str, votes: np.ndarray, exact: bool) -> _Column:
+        index, similarity, vote, is_exact = _nearest_voter_column(
+            votes, self.graph, self.min_similarity, exact_fallback=exact, hops=0 if exact else self.hops
+        )
+        return _Column(index, similarity, vote, is_exact)
+
+    def _nearest_column(self, digest: str, votes: np.ndarray, *, refine: bool) -> tuple[_Column, bool]:
+        """The cached nearest voters of an LF, computing the fastest good answer when missing.
+
+        Returns the column and whether it was computed now.  ``refine``: schedule the exact answer.
+        """
+        column = self._nearest.get(digest)
+        computed = False
+        if column is None:
+            exact_now = (
+                self.refine == "sync" or self.graph.n_rows < EXACT_SYNC_MAX_ROWS or self.graph.embeddings is None
+            )
+            column = self._nearest.get_or_compute(digest, lambda: self._search(digest, votes, exact_now))
+            computed = True
+        if refine and not column.exact and self.refine == "background":
+            self._schedule_refinement(digest, votes)
+        return column, computed
+
+    def _schedule_refinement(self, digest: str, votes: np.ndarray) -> None:
+        with self._lock:
+            if digest in self._refining:
+                return
+            self._refining[digest] = self._refiner.submit(self._refine, digest, votes)
+
+    def _refine(self, digest: str, votes: np.ndarray) -> None:
+        try:
+            with self._lock:
+                wanted = digest in self._wanted
+            current = self._nearest.get(digest)
+            if not wanted or current is None or current.exact:
+                return
+            exact = self._search(digest, votes, exact=True)
+            self._nearest.put(digest, exact)
+        finally:
+            with self._lock:
+                self._refining.pop(digest, None)
+                self._revision += 1
+                self._changed.notify_all()
+
+    def set_lfs(self, lfs: Sequence[BaseLF]) -> LFSetReport:
+        """Make ``lfs`` the current LF set: apply and search only LFs whose definition is new.
+
+        LFs that do not fit the data (a missing column, a class the dataset does not have, a rule that does not
+        fit the column's type) are reported in ``problems`` and left out; nothing is raised for them.
+
+        Raises
+        ------
+        ValueError
+            For something that is not an LF, or duplicate names.
+        """
+        lfs = list(lfs)
+        names: set[str] = set()
+        for i, lf in enumerate(lfs):
+            if not isinstance(lf, BaseLF):
+                raise ValueError(f"lfs[{i}] is a {type(lf).__name__}, not a labeling function.")
+            if lf.name in names:
+                raise ValueError(f"Duplicate LF name {lf.name!r}: every LF needs a unique name.")
+            names.add(lf.name)
+        active, problems, disabled, applied, searched = [], {}, [], [], []
+        digests = []
+        for lf in lfs:
+            if not lf.enabled:
+                disabled.append(lf.name)
+                continue
+            digest = lf_digest(lf)
+            fresh = digest not in self._votes
+            votes = self._apply(lf)
+            if votes is None:
+                problems[lf.name] = self.problem(lf) or "does not fit the data"
+                continue
+            if fresh:
+                applied.append(lf.name)
+            active.append(lf.name)
+            digests.append((digest, votes, lf.name))
+        with self._lock:
+            self._lfs = lfs
+            self._wanted = {d for d, _, _ in digests}
+        refining = []
+        for digest, votes, name in digests:
+            column, computed = self._nearest_column(digest, votes, refine=True)
+            if computed:
+                searched.append(name)
+            if not column.exact and self.refine == "background":
+                refining.append(name)
+        return LFSetReport(active, problems, disabled, applied, searched, refining)
+
+    def _active(self, lfs: Sequence[BaseLF] | None) -> list[tuple[BaseLF, str, np.ndarray]]:
+        if lfs is not None:
+            self.set_lfs(lfs)
+        with self._lock:
+            current = list(self._lfs)
+        out = []
+        for lf in current:
+            if not lf.enabled:
+                continue
+            votes = self._apply(lf)
+            if votes is not None:
+                out.append((lf, lf_digest(lf), votes))
+        return out
+
+    def wait_exact(self, timeout: float | None = None) -> bool:
+        """Block until every background refinement has landed; True if none is left (False on timeout)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            while self._refining:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+        return True
+
+    # ------------------------------------------------------------------ results
+
+    def _matrices(self, active: list[tuple[BaseLF, str, np.ndarray]]) -> tuple[str, LabelMatrix, NearestVoters, list]:
+        """L and the nearest voters of the active LFs, assembled once per (digests, exactness) state."""
+        columns = []
+        for _lf, digest, votes in active:
+            column, _ = self._nearest_column(digest, votes, refine=True)
+            columns.append(column)
+        state = "|".join(f"{d}:{int(c.exact)}" for (_, d, _), c in zip(active, columns, strict=True))
+        key = hashlib.sha256(state.encode()).hexdigest()[:32]
+
+        def assemble() -> tuple[LabelMatrix, NearestVoters]:
+            n, m = self.graph.n_rows, len(active)
+            L = np.empty((n, m), dtype=self._dtype)
+            nearest = NearestVoters(
+                np.empty((n, m), np.int64),
+                np.empty((n, m), np.float32),
+                np.empty((n, m), self._dtype),
+                all(c.exact for c in columns),
+            )
+            for j, ((_, _, votes), column) in enumerate(zip(active, columns, strict=True)):
+                L[:, j] = votes
+                nearest.index[:, j] = column.index
+                nearest.similarity[:, j] = column.similarity
+                nearest.vote[:, j] = column.vote
+            return L, nearest
+
+        L, nearest = self._assembled.get_or_compute(key, assemble)
+        refining = [lf.name for (lf, _, _), c in zip(active, columns, strict=True) if not c.exact]
+        return key, L, nearest, refining
+
+    def _thresholds(self, thresholds: Any, names: list[str]) -> npt.NDArray[np.float64]:
+        if isinstance(thresholds, Mapping):
+            unknown = sorted(set(thresholds) - set(names))
+            if unknown:
+                raise ValueError(f"Thresholds given for LFs that are not active: {unknown}.")
+            values = [thresholds.get(name) for name in names]
+            return thresholds_array([np.inf if v is None else float(v) for v in values], len(names))
+        return thresholds_array(thresholds, len(names))
+
+    def _balance(self, class_balance: Any) -> Any:
+        return resolve_class_balance(class_balance, self.dataset.y, self.dataset.cardinality)
+
+    def _metrics(self, proba: np.ndarray, covered: np.ndarray) -> dict[str, Any]:
+        return label_model_metrics(
+            self.dataset.y, proba=proba, class_names=self.dataset.class_names, abstain_mask=~covered
+        )
+
+    def _fit(self, L: np.ndarray, balance: Any) -> Any:
+        return self._label_model_factory(self.dataset.cardinality).fit(L, class_balance=balance)
+
+    def results(
+        self,
+        thresholds: float | Sequence[float] | Mapping[str, float | None] = 0.8,
+        *,
+        class_balance: Any = DEFAULT_CLASS_BALANCE,
+        lfs: Sequence[BaseLF] | None = None,
+    ) -> SessionResults:
+        """Extension, label model, summaries and metrics of the current LF set.
+
+        Parameters
+        ----------
+        thresholds : float, sequence or mapping
+            One for all LFs, one per active LF, or ``{name: threshold}`` (missing names and None mean "not
+            extended"; ``+inf`` too).
+        class_balance : {"dev labels", "estimate", "uniform"} or probabilities
+            Resolved with :func:`epoxy_core.model.resolve_class_balance`.
+        lfs : sequence of BaseLF, optional
+            Set the LFs first (:meth:`set_lfs`); a page can pass them on every call.
+
+        Raises
+        ------
+        ValueError
+            When no enabled LF fits the data, or for invalid thresholds / class balance.
+        """
+        active = self._active(lfs)
+        if not active:
+            raise ValueError("Switch on at least one labeling function that fits the data to see results.")
+        names = [lf.name for lf, _, _ in active]
+        limits = self._thresholds(thresholds, names)
+        balance = self._balance(class_balance)
+        matrices_key, L, nearest, refining = self._matrices(active)
+        votes_key = hashlib.sha256("|".join(d for _, d, _ in active).encode()).hexdigest()[:32]
+        balance_key = balance if isinstance(balance, str) else np.asarray(balance, dtype=float).round(12).tolist()
+        key = hashlib.sha256(
+            json.dumps([matrices_key, names, limits.tolist(), balance_key], default=str).encode()
+        ).hexdigest()[:32]
+        return self._results.get_or_compute(
+            key,
+            lambda: self._compute_results(key, votes_key, balance_key, names, L, nearest, limits, balance, refining),
+        )
+
+    def _baseline(self, votes_key: str, balance_key: Any, L: np.ndarray, balance: Any) -> tuple[str, dict[str, Any]]:
+        """The label model without extension: independent of thresholds and of the nearest voters."""
+
+        def compute() -> tuple[str, dict[str, Any]]:
+            model = self._fit(L, balance)
+            name = "majority vote" if getattr(model, "fallback_", False) else "label model"
+            return name, self._metrics(model.predict_proba(L), (L != ABSTAIN).any(axis=1))
+
+        return self._results.get_or_compute(("baseline", votes_key, json.dumps(balance_key)), compute)
+
+    def _compute_results(
+        self,
+        key: str,
+        votes_key: str,
+        balance_key: Any,
+        names: list[str],
+        L: LabelMatrix,
+        nearest: NearestVoters,
+        limits: np.ndarray,
+        balance: Any,
+        refining: list[str],
+    ) -> SessionResults:
+        from epoxy_core.metrics import headline_accuracy
+
+        dataset = self.dataset
+        L_ext = extend(L, thresholds=limits, nearest=nearest)
+        model = self._fit(L_ext, balance)
+        fallback = bool(getattr(model, "fallback_", False))
+        model_name = "majority vote" if fallback else "label model"
+        proba = model.predict_proba(L_ext)
+        covered = (L_ext != ABSTAIN).any(axis=1)
+        majority = MajorityVote(cardinality=dataset.cardinality).fit(L_ext, class_balance=balance)
+        base_name, base_metrics = self._baseline(votes_key, balance_key, L, balance)
+        summary = analysis.lf_summary(
+            L,
+            L_extended=L_ext,
+            names=names,
+            y=dataset.y,
+            model=None if fallback else model,
+            class_names=dataset.class_names,
+        )
+        metrics = {
+            f"{model_name}, extended": self._metrics(proba, covered),
+            "majority vote, extended": self._metrics(majority.predict_proba(L_ext), covered),
+            f"{base_name}, no extension": base_metrics,
+        }  # with the majority-vote fallback the first two keys coincide: the dict keeps one row
+        balance_used = np.asarray(model.class_balance_, dtype=float)
+        headline = headline_accuracy(dataset.y, proba.argmax(axis=1), covered, prior=balance_used)
+        for array in (L_ext, proba, covered):
+            array.setflags(write=False)
+        return SessionResults(
+            key=key,
+            names=names,
+            L=L,
+            L_extended=L_ext,
+            thresholds=limits,
+            proba=proba,
+            covered=covered,
+            model_name=model_name,
+            class_balance=balance_used,
+            summary=summary,
+            comparison=compare_models(metrics),
+            metrics=metrics,
+            headline=headline,
+            n_dev=int(dataset.dev_mask.sum()),
+            exact=nearest.exact,
+            refining=refining,
+            label_model=model,
+        )
+
+    def nearest(self, lfs: Sequence[BaseLF] | None = None, *, wait: bool = True) -> tuple[LabelMatrix, NearestVoters]:
+        """``(L, nearest voters)`` of the active LFs (exact ones first when ``wait``), e.g. for tuning."""
+        active = self._active(lfs)
+        if wait:
+            self.wait_exact()
+        _, L, nearest, _ = self._matrices(active)
+        return L, nearest
+
+    def tune(self, *, class_balance: Any = DEFAULT_CLASS_BALANCE, pipeline: bool = False, **options: Any) -> Any:
+        """Choose thresholds on the dev labels (exact nearest voters), by :mod:`epoxy_core.tuning`.
+
+        ``pipeline=False``: :func:`~epoxy_core.tuning.tune_thresholds`; ``True``:
+        :func:`~epoxy_core.tuning.tune_pipeline` (also decides the end model and its C).  ``options`` are
+        passed on.  Nothing is saved: apply the result's thresholds with :meth:`results`.
+        """
+        from epoxy_core import tuning
+
+        L, nearest = self.nearest(wait=True)
+        balance = self._balance(class_balance)
+        if pipeline:
+            return tuning.tune_pipeline(
+                L,
+                self.dataset.y,
+                nearest,
+                embeddings=self.graph.embeddings,
+                cardinality=self.dataset.cardinality,
+                class_balance=balance,
+                **options,
+            )
+        return tuning.tune_thresholds(
+            L, self.dataset.y, nearest, cardinality=self.dataset.cardinality, class_balance=balance, **options
+        )
+
+    # ------------------------------------------------------------------ the end model
+
+    def end_model(self, results: SessionResults, *, wait: bool | float = False) -> EndModelState:
+        """The end model for ``results``: starts a background fit if needed and answers at once.
+
+        The fit starts once the same results were asked for ``settle_seconds`` ago without newer ones, and only
+        the latest results are ever fitted (older requests are dropped).  The threshold loop never waits for
+        it: until the fit lands, the state carries the previous fit with ``stale=True``.
+
+        Parameters
+        ----------
+        results : SessionResults
+        wait : bool or float, default False
+            Block until the fit for these results is done (True) or at most this many seconds.
+        """
+        if not self.use_end_model:
+            return EndModelState(status="off", stale=True)
+        done = self._end_fits.get(results.key)
+        if done is not None:
+            return done
+        if results.key in self._end_errors:
+            return EndModelState(status="failed", stale=True, error=self._end_errors[results.key])
+        if not results.covered.any():
+            return EndModelState(status="off", stale=True, error="No LF votes on any row: nothing to train on.")
+        with self._lock:
+            self._end_wanted = results.key
+            future = self._end_running.get(results.key)
+            if future is None:
+                self._end_inputs[results.key] = (results.proba, results.covered, results.class_balance)
+                future = self._end_pool.submit(self._fit_end_model, results.key)
+                self._end_running[results.key] = future
+        if wait:
+            try:
+                future.result(timeout=None if wait is True else float(wait))
+            except concurrent.futures.TimeoutError:
+                pass
+            done = self._end_fits.get(results.key)
+            if done is not None:
+                return done
+            if results.key in self._end_errors:
+                return EndModelState(status="failed", stale=True, error=self._end_errors[results.key])
+        latest = self._end_latest
+        if latest is None:
+            return EndModelState(status="running", stale=True)
+        return EndModelState(
+            status="running",
+            stale=True,
+            proba=latest.proba,
+            predictions=latest.predictions,
+            metrics=latest.metrics,
+            headline=latest.headline,
+            for_key=latest.for_key,
+            seconds=latest.seconds,
+            model=latest.model,
+        )
+
+    def _fit_end_model(self, key: str) -> None:
+        from epoxy_core.metrics import headline_accuracy
+        from epoxy_core.model.end_model import EndModel
+
+        try:
+            if self.settle_seconds > 0:
+                time.sleep(self.settle_seconds)
+            with self._lock:
+                if self._end_wanted != key:  # newer results were asked for: skip this one
+                    return
+                proba, covered, _ = self._end_inputs[key]
+            start = time.perf_counter()
+            X = self.graph.embeddings
+            model = EndModel(C=self.end_model_C).fit(X, proba, rows=np.flatnonzero(covered))
+            end_proba = model.predict_proba(X)
+            predictions = end_proba.argmax(axis=1)
+            state = EndModelState(
+                status="ready",
+                stale=False,
+                proba=end_proba,
+                predictions=predictions,
+                metrics=self._metrics(end_proba, np.ones(len(predictions), dtype=bool)),
+                headline=headline_accuracy(self.dataset.y, predictions, covered),
+                for_key=key,
+                seconds=time.perf_counter() - start,
+                model=model,
+            )
+            self._end_fits.put(key, state)
+            self._end_latest = state
+        except Exception as error:  # a failed background fit must reach the page, not vanish in a thread
+            self._end_errors[key] = f"{type(error).__name__}: {error}"
+        finally:
+            with self._lock:
+                self._end_running.pop(key, None)
+                self._end_inputs.pop(key, None)
+                self._revision += 1
+                self._changed.notify_all()
+
+    # ------------------------------------------------------------------ the LF editor
+
+    def draft(
+        self,
+        lf: BaseLF,
+        threshold: float | None = 0.8,
+        *,
+        n_samples: int = 5,
+        lfs: Sequence[BaseLF] | None = None,
+    ) -> DraftPreview:
+        """The live preview of a draft LF: its votes, statistics among the enabled LFs, and what extension adds.
+
+        The draft's votes and nearest voters are cached by its digest, so saving it into the LF set later costs
+        nothing more.  The LF with the draft's name (the one being edited) is left out of the comparison.
+
+        Parameters
+        ----------
+        lf : BaseLF
+            The draft.
+        threshold : float or None, default 0.8
+            Extension threshold to preview; None skips the extension preview.
+        n_samples : int, default 5
+            Extended rows to show (spread over the similarity range, most similar first).
+        lfs : sequence of BaseLF, optional
+            The LF set to compare with (default: the current one).
+        """
+        votes = self._apply(lf)
+        if votes is None:
+            return DraftPreview(name=lf.name, votes=None, problem=self.problem(lf))
+        others = [(o, d, v) for o, d, v in self._active(lfs) if o.name != lf.name]
+        L = np.column_stack([*(v for _, _, v in others), votes]) if others else votes[:, None]
+        names = [*(o.name for o, _, _ in others), lf.name]
+        y = self.dataset.y
+        summary = analysis.lf_summary(L, names=names, y=y, class_names=self.dataset.class_names)
+        row = summary.iloc[-1]
+        extension = None
+        if threshold is not None:
+            extension = self._extension_preview(lf, votes, float(threshold), n_samples)
+        return DraftPreview(
+            name=lf.name,
+            votes=votes,
+            problem=None,
+            coverage=float(row["coverage"]),
+            overlaps=float(row["overlaps"]),
+            conflicts=float(row["conflicts"]),
+            correct=int(row["correct"]),
+            incorrect=int(row["incorrect"]),
+            accuracy=float(row["empirical_accuracy"]),
+            extension=extension,
+        )
+
+    def _extension_preview(self, lf: BaseLF, votes: np.ndarray, threshold: float, n_samples: int) -> ExtensionPreview:
+        column, _ = self._nearest_column(lf_digest(lf), votes, refine=False)
+        extended = np.where(column.similarity >= threshold, column.vote, np.array(ABSTAIN, dtype=votes.dtype))
+        added = (votes == ABSTAIN) & (extended != ABSTAIN)
+        y = self.dataset.y
+        dev = y != ABSTAIN
+        ext_dev = dev & (extended != ABSTAIN)
+        correct = int((extended[ext_dev] == y[ext_dev]).sum())
+        incorrect = int(ext_dev.sum()) - correct
+        added_dev = dev & added
+        added_correct = int((extended[added_dev] == y[added_dev]).sum())
+        rows = np.flatnonzero(added)
+        if rows.size and n_samples > 0:
+            order = rows[np.argsort(-column.similarity[rows], kind="stable")]
+            picks = order[np.unique(np.linspace(0, order.size - 1, min(n_samples, order.size)).round().astype(int))]
+        else:
+            picks = np.empty(0, dtype=np.int64)
+        texts = self.dataset.texts
+        names = self.dataset.class_names
+        samples = pd.DataFrame(
+            {
+                "row": picks,
+                "text": [texts[i] for i in picks],
+                "vote": [names[int(extended[i])] for i in picks],
+                "nearest_voter": column.index[picks],
+                "voter_text": [texts[int(column.index[i])] for i in picks],
+                "similarity": column.similarity[picks].astype(float),
+            }
+        )
+        coverage = float((votes != ABSTAIN).mean())
+        extended_coverage = float((extended != ABSTAIN).mean())
+        return ExtensionPreview(
+            threshold=threshold,
+            added_rows=int(rows.size),
+            coverage=coverage,
+            extended_coverage=extended_coverage,
+            coverage_lift=extended_coverage - coverage,
+            extended_correct=correct,
+            extended_incorrect=incorrect,
+            extended_accuracy=correct / (correct + incorrect) if correct + incorrect else math.nan,
+            added_correct=added_correct,
+            added_incorrect=int(added_dev.sum()) - added_correct,
+            samples=samples,
+            exact=column.exact,
+        )
+
+    # ------------------------------------------------------------------ housekeeping
+
+    def cache_bytes(self) -> dict[str, int]:
+        """Bytes held by each in-memory cache (the embeddings and graph not included)."""
+        return {
+            "votes": self._votes.bytes,
+            "nearest": self._nearest.bytes,
+            "assembled": self._assembled.bytes,
+            "results": self._results.bytes,
+            "end_model": self._end_fits.bytes,
+        }
+
+    def close(self) -> None:
+        """Stop the background threads (pending work is dropped).  The session stays usable synchronously."""
+        self._refiner.shutdown(wait=False, cancel_futures=True)
+        self._end_pool.shutdown(wait=False, cancel_futures=True)
+
+    def __repr__(self) -> str:
+        return (
+            f"LabelingSession({len(self.dataset):,} rows, {self.graph.n_neighbors} neighbours, "
+            f"{len(self._lfs)} LFs, refine={self.refine!r})"
+        )
+
+
+def _arrow_text_frame(df: pd.DataFrame, text_column: str) -> pd.DataFrame:
+    """``df`` with its text column held as Arrow strings once, so each LF apply skips the conversion.
+
+    LFs convert their column to Arrow on every apply (hundreds of ms at a million rows); an Arrow-backed
+    column converts for free.  Values are converted exactly as the LFs would (missing cells stay missing).
+    Falls back to ``df`` itself if anything about the column is unusual.
+    """
+    try:
+        from epoxy_core.lf.frame import _to_arrow_text
+
+        column = df[text_column]
+        if isinstance(column, pd.DataFrame) or isinstance(column.dtype, pd.ArrowDtype):
+            return df
+        arrow = _to_arrow_text(column)
+        frame = df.copy(deep=False)
+        frame[text_column] = pd.Series(pd.arrays.ArrowExtensionArray(arrow), index=df.index, name=text_column)
+        return frame
+    except Exception:  # an optimisation only: the plain frame gives the same votes
+        return df

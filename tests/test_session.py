@@ -1,0 +1,337 @@
+"""Tests for epoxy_core.session: the interactive engine equals the step-by-step library calls.
+
+The reference in every test is the plain pipeline a notebook would write: ``apply_lfs`` -> ``nearest_voters``
+-> ``extend`` -> ``TripletLabelModel().fit`` -> ``predict_proba`` -> ``lf_summary``.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from epoxy_core import session as session_module
+from epoxy_core.analysis import lf_summary
+from epoxy_core.data import DatasetSpec, prepare_dataset
+from epoxy_core.extension import extend, nearest_voters
+from epoxy_core.labels import ABSTAIN
+from epoxy_core.lf import ColumnRuleLF, KeywordLF, apply_lfs
+from epoxy_core.model import TripletLabelModel, resolve_class_balance
+from epoxy_core.neighbors import KNNGraph, build_knn_graph
+from epoxy_core.session import LabelingSession, lf_digest
+
+WORDS = [f"w{i}" for i in range(30)]
+
+
+def make_data(n: int, dim: int = 8, seed: int = 0, n_dev: int = 150):
+    """Clustered unit vectors; texts whose words depend on the cluster, so keyword votes cluster too."""
+    rng = np.random.default_rng(seed)
+    n_clusters = 12
+    centres = rng.normal(size=(n_clusters, dim))
+    cluster = rng.integers(n_clusters, size=n)
+    vectors = centres[cluster] + 0.6 * rng.normal(size=(n, dim))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    y = cluster % 2
+    favourite = rng.integers(len(WORDS), size=(n_clusters, 3))
+    texts = []
+    for i in range(n):
+        own = [WORDS[w] for w in favourite[cluster[i]] if rng.random() < 0.3]
+        noise = [WORDS[w] for w in rng.integers(len(WORDS), size=2)]
+        texts.append(" ".join(own + noise))
+    labels = np.array(["", ""], dtype=object)[np.zeros(n, dtype=int)]
+    dev = rng.choice(n, size=min(n_dev, n), replace=False)
+    labels[dev] = np.where(y[dev] == 1, "pos", "neg")
+    frame = pd.DataFrame({"text": texts, "label": labels, "score": rng.random(n)})
+    dataset = prepare_dataset(frame, DatasetSpec("text", "label", class_names=["neg", "pos"]))
+    return dataset, vectors
+
+
+def make_lfs() -> list:
+    return [
+        KeywordLF("w0", 1, ["w0"]),
+        KeywordLF("w1", 0, ["w1"]),
+        KeywordLF("w2 or w3", 1, ["w2", "w3"]),
+        KeywordLF("w4", 0, ["w4"]),
+        ColumnRuleLF("high score", 1, "score", ">", 0.97),
+    ]
+
+
+def step_by_step(dataset, graph, lfs, thresholds, class_balance="estimate"):
+    L = apply_lfs(lfs, dataset.df, "text", cardinality=2)
+    nearest = nearest_voters(L, graph)
+    L_ext = extend(L, thresholds=thresholds, nearest=nearest)
+    balance = resolve_class_balance(class_balance, dataset.y, 2)
+    model = TripletLabelModel(cardinality=2).fit(L_ext, class_balance=balance)
+    proba = model.predict_proba(L_ext)
+    summary = lf_summary(
+        L, L_extended=L_ext, names=[lf.name for lf in lfs], y=dataset.y, model=model, class_names=dataset.class_names
+    )
+    return L, nearest, L_ext, proba, summary
+
+
+@pytest.fixture(scope="module")
+def small():
+    dataset, vectors = make_data(1500)
+    graph = build_knn_graph(vectors, n_neighbors=10, method="exact")
+    return dataset, vectors, graph
+
+
+def new_session(small, **options) -> LabelingSession:
+    dataset, vectors, graph = small
+    options.setdefault("end_model", False)
+    return LabelingSession(dataset, vectors, graph, **options)
+
+
+# -- results equal the library calls ----------------------------------------------------------------------
+@pytest.mark.parametrize("thresholds", [0.8, [0.5, 0.6, 0.7, 0.9, np.inf]])
+@pytest.mark.parametrize("balance", ["estimate", "dev labels"])
+def test_results_equal_the_step_by_step_library_calls(small, thresholds, balance):
+    dataset, _, graph = small
+    session = new_session(small)
+    session.set_lfs(make_lfs())
+    res = session.results(thresholds, class_balance=balance)
+    L, nearest, L_ext, proba, summary = step_by_step(dataset, graph, make_lfs(), thresholds, balance)
+    np.testing.assert_array_equal(res.L, L)
+    np.testing.assert_array_equal(res.L_extended, L_ext)
+    np.testing.assert_allclose(res.proba, proba, rtol=0, atol=1e-12)
+    pd.testing.assert_frame_equal(res.summary, summary)
+    np.testing.assert_array_equal(res.covered, (L_ext != ABSTAIN).any(axis=1))
+    assert res.exact and res.refining == []
+    assert res.names == [lf.name for lf in make_lfs()]
+    assert res.headline.n_dev == 150
+    assert next(iter(res.comparison.index)) == "label model, extended"
+    _, session_nearest = session.nearest()
+    np.testing.assert_array_equal(session_nearest.similarity, nearest.similarity)
+    np.testing.assert_array_equal(session_nearest.index, nearest.index)
+
+
+def test_thresholds_by_name_and_none_means_not_extended(small):
+    session = new_session(small)
+    lfs = make_lfs()
+    session.set_lfs(lfs)
+    by_name = session.results({"w0": 0.7, "w1": None}, class_balance="uniform")
+    as_list = session.results([0.7, np.inf, np.inf, np.inf, np.inf], class_balance="uniform")
+    np.testing.assert_array_equal(by_name.L_extended, as_list.L_extended)
+    with pytest.raises(ValueError, match="not active"):
+        session.results({"nope": 0.5})
+
+
+# -- only what changed is recomputed ------------------------------------------------------------------------
+def test_only_the_edited_lf_is_applied_and_searched(small):
+    session = new_session(small)
+    lfs = make_lfs()
+    first = session.set_lfs(lfs)
+    assert first.applied == first.searched == [lf.name for lf in lfs]
+    assert session.set_lfs(lfs).applied == []
+    edited = [*lfs[:2], KeywordLF("w2 or w3", 1, ["w2", "w3", "w5"]), *lfs[3:]]
+    report = session.set_lfs(edited)
+    assert report.applied == ["w2 or w3"] and report.searched == ["w2 or w3"]
+    # Renaming and switching off and on reuse the definition's votes and nearest voters.
+    renamed = [KeywordLF("zero", 1, ["w0"]), *edited[1:]]
+    assert session.set_lfs(renamed).applied == []
+    off = [KeywordLF("zero", 1, ["w0"], enabled=False), *edited[1:]]
+    report = session.set_lfs(off)
+    assert report.disabled == ["zero"] and "zero" not in report.active
+    assert session.set_lfs(renamed).searched == []
+    # Undoing the edit is free too.
+    assert session.set_lfs(lfs).searched == []
+
+
+def test_lf_digest_ignores_name_and_switch_but_not_the_rule():
+    assert lf_digest(KeywordLF("a", 1, ["x"])) == lf_digest(KeywordLF("b", 1, ["x"], enabled=False))
+    assert lf_digest(KeywordLF("a", 1, ["x"])) != lf_digest(KeywordLF("a", 0, ["x"]))
+    assert lf_digest(KeywordLF("a", 1, ["x"])) != lf_digest(KeywordLF("a", 1, ["x"], whole_word=False))
+
+
+def test_lfs_that_do_not_fit_are_reported_not_raised(small):
+    session = new_session(small)
+    lfs = [*make_lfs(), ColumnRuleLF("missing column", 1, "nope", ">", 1), KeywordLF("class 5", 5, ["w0"])]
+    report = session.set_lfs(lfs)
+    assert set(report.problems) == {"missing column", "class 5"}
+    assert "nope" in report.problems["missing column"]
+    assert "class" in report.problems["class 5"]
+    assert report.active == [lf.name for lf in make_lfs()]
+    assert session.results(0.8).names == report.active
+    with pytest.raises(ValueError, match="Duplicate"):
+        session.set_lfs([KeywordLF("a", 1, ["w0"]), KeywordLF("a", 0, ["w1"])])
+    with pytest.raises(ValueError, match="at least one"):
+        session.set_lfs([ColumnRuleLF("missing column", 1, "nope", ">", 1)]) and session.results(0.8)
+
+
+# -- the graph-first answer and the background refinement -------------------------------------------------------
+def test_background_refinement_converges_to_the_exact_answer(small, monkeypatch):
+    dataset, _vectors, graph = small
+    monkeypatch.setattr(session_module, "EXACT_SYNC_MAX_ROWS", 0)  # behave as at 100k rows
+    session = new_session(small, refine="background")
+    lfs = make_lfs()
+    session.set_lfs(lfs)
+    assert session.wait_exact(timeout=60)
+    res = session.results(0.6)
+    assert res.exact and res.refining == []
+    _L, nearest, L_ext, proba, _ = step_by_step(dataset, graph, lfs, 0.6)
+    np.testing.assert_array_equal(res.L_extended, L_ext)
+    np.testing.assert_allclose(res.proba, proba, atol=1e-12)
+    _, session_nearest = session.nearest()
+    np.testing.assert_array_equal(session_nearest.index, nearest.index)
+    session.close()
+
+
+def test_graph_first_answer_is_marked_and_never_claims_more_than_exact(small, monkeypatch):
+    dataset, _vectors, graph = small
+    monkeypatch.setattr(session_module, "EXACT_SYNC_MAX_ROWS", 0)
+    session = new_session(small, refine="off")
+    session.set_lfs(make_lfs())
+    res = session.results(0.6)
+    assert not res.exact and set(res.refining) <= set(res.names)
+    _, nearest, L_ext, _, _ = step_by_step(dataset, graph, make_lfs(), 0.6)
+    _, approximate = session.nearest(wait=False)
+    # Every voter it found is a real voter at its true similarity, so it extends a subset of the exact answer...
+    assert (approximate.similarity <= nearest.similarity + 1e-5).all()
+    extended_here = res.L_extended != ABSTAIN
+    assert (L_ext[extended_here] == res.L_extended[extended_here]).all()
+    # ...and on this clustered data, nearly all of it.
+    assert (res.L_extended == L_ext).mean() > 0.97
+
+
+@pytest.mark.slow
+def test_an_lf_edit_at_600k_rows_changes_the_nearest_voters():
+    """The st.cache_data collision of issue 11: arrays >= 500k elements were hashed from a sample."""
+    n = 600_000
+    texts = np.where(np.arange(n) % 1000 == 0, "alpha", "beta").astype(object)
+    texts[123_457] = "gamma"  # one row far from the sample the old cache looked at
+    frame = pd.DataFrame({"text": texts})
+    dataset = prepare_dataset(frame, DatasetSpec("text", class_names=["other", "alpha"]))
+    # A ring graph: each row's neighbours are the next rows (similarity 0.9, 0.8).
+    rows = np.arange(n)
+    indices = np.column_stack([(rows + 1) % n, (rows + 2) % n])
+    graph = KNNGraph(indices, np.tile(np.float32([0.9, 0.8]), (n, 1)), "cosine", "exact", embeddings=None)
+    session = LabelingSession(dataset, graph=graph, end_model=False)
+    before = KeywordLF("alpha", 1, ["alpha"])
+    after = KeywordLF("alpha", 1, ["alpha", "gamma"])
+    session.set_lfs([before])
+    res_before = session.results(0.85)
+    report = session.set_lfs([after])
+    assert report.searched == ["alpha"]
+    res_after = session.results(0.85)
+    L_after = apply_lfs([after], frame, "text")
+    np.testing.assert_array_equal(res_after.L, L_after)
+    np.testing.assert_array_equal(res_after.L_extended, extend(L_after, graph, thresholds=0.85))
+    # Row 123,457 now votes (it did not before) and row 123,456 is extended from it.
+    assert res_before.L_extended[123_456, 0] == ABSTAIN and res_after.L_extended[123_456, 0] == 1
+    _, nearest = session.nearest()
+    assert nearest.index[123_456, 0] == 123_457
+
+
+# -- end model in the background --------------------------------------------------------------------------------
+def test_end_model_runs_in_the_background_and_reports_staleness(small):
+    session = new_session(small, end_model=True, settle_seconds=0.0)
+    session.set_lfs(make_lfs())
+    first = session.results(0.8)
+    ready = session.end_model(first, wait=30)
+    assert ready.status == "ready" and not ready.stale and ready.for_key == first.key
+    assert ready.proba.shape == (len(small[0]), 2)
+    np.testing.assert_allclose(ready.proba.sum(axis=1), 1.0)
+    assert ready.headline.uncovered_by == "end model"
+    second = session.results(0.6)
+    state = session.end_model(second)  # answers at once with the previous fit, marked stale
+    assert state.status in ("running", "ready")
+    if state.status == "running":
+        assert state.stale and state.for_key == first.key
+    assert session.end_model(second, wait=30).for_key == second.key
+    assert session.end_model(first).for_key == first.key  # still cached
+    session.close()
+
+
+def test_end_model_skips_results_nobody_asks_for_any_more(small):
+    session = new_session(small, end_model=True, settle_seconds=0.2)
+    session.set_lfs(make_lfs())
+    stale = session.results(0.8)
+    session.end_model(stale)
+    latest = session.results(0.7)
+    assert session.end_model(latest, wait=30).for_key == latest.key
+    assert session.end_model(stale).status == "running"  # never fitted: it was superseded before it started
+    session.close()
+
+
+# -- the LF editor's preview ------------------------------------------------------------------------------------
+def test_draft_preview_matches_the_summary_and_the_extension(small):
+    dataset, _, graph = small
+    session = new_session(small)
+    lfs = make_lfs()
+    session.set_lfs(lfs)
+    draft = KeywordLF("w4", 0, ["w4", "w6"])  # an edit of the LF named "w4"
+    preview = session.draft(draft, threshold=0.7)
+    others = [lf for lf in lfs if lf.name != "w4"]
+    L = apply_lfs([*others, draft], dataset.df, "text", cardinality=2)
+    row = lf_summary(L, names=[lf.name for lf in [*others, draft]], y=dataset.y).iloc[-1]
+    assert preview.problem is None
+    assert preview.coverage == pytest.approx(row["coverage"])
+    assert preview.overlaps == pytest.approx(row["overlaps"])
+    assert preview.conflicts == pytest.approx(row["conflicts"])
+    assert (preview.correct, preview.incorrect) == (row["correct"], row["incorrect"])
+    ext = extend(L[:, [-1]], graph, thresholds=0.7)[:, 0]
+    extension = preview.extension
+    assert extension.added_rows == int(((L[:, -1] == ABSTAIN) & (ext != ABSTAIN)).sum())
+    assert extension.extended_coverage == pytest.approx((ext != ABSTAIN).mean())
+    dev = dataset.y != ABSTAIN
+    assert extension.extended_correct == int((ext[dev] == dataset.y[dev]).sum())
+    assert len(extension.samples) == min(5, extension.added_rows)
+    for _, sample in extension.samples.iterrows():
+        assert L[sample["row"], -1] == ABSTAIN and L[sample["nearest_voter"], -1] == 0
+        assert sample["similarity"] >= 0.7 and sample["vote"] == "neg"
+    # Saving the draft into the set costs nothing more.
+    assert session.set_lfs([*others, draft]).searched == []
+    bad = session.draft(ColumnRuleLF("bad", 1, "nope", ">", 1))
+    assert bad.votes is None and "nope" in bad.problem
+
+
+# -- bounded caches, threads ------------------------------------------------------------------------------------
+def test_caches_stay_within_their_byte_bound(small):
+    budget = 400_000
+    session = new_session(small, cache_bytes=budget)
+    for i in range(15):  # 15 edits, each a new LF definition and new results
+        session.set_lfs([*make_lfs()[:4], KeywordLF("edited", 1, [WORDS[i % 30], WORDS[(i + 7) % 30]])])
+        session.results(0.5 + i / 100)
+    sizes = session.cache_bytes()
+    assert sum(sizes.values()) <= budget
+    # Still correct after evictions.
+    dataset, _, graph = small
+    lfs = [*make_lfs()[:4], KeywordLF("edited", 1, [WORDS[14], WORDS[21]])]
+    np.testing.assert_array_equal(session.results(0.6).L_extended, step_by_step(dataset, graph, lfs, 0.6)[2])
+
+
+def test_concurrent_calls_give_the_sequential_answers(small):
+    session = new_session(small)
+    lfs = make_lfs()
+    thresholds = [0.5, 0.65, 0.8, 0.9]
+    reference = new_session(small)
+    expected = {t: reference.results(t, lfs=lfs).L_extended for t in thresholds}
+    got: dict[float, np.ndarray] = {}
+    errors: list[BaseException] = []
+
+    def worker(t: float) -> None:
+        try:
+            got[t] = session.results(t, lfs=lfs).L_extended
+        except BaseException as error:  # collected and re-raised below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in thresholds]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for t in thresholds:
+        np.testing.assert_array_equal(got[t], expected[t])
+
+
+def test_session_needs_a_dataset_and_matching_sizes(small):
+    dataset, vectors, graph = small
+    with pytest.raises(ValueError, match="Dataset"):
+        LabelingSession(dataset.df, vectors, graph)
+    with pytest.raises(ValueError, match="rows"):
+        LabelingSession(dataset, vectors[:10], build_knn_graph(vectors[:10], 3))
+    with pytest.raises(ValueError, match="refine"):
+        LabelingSession(dataset, vectors, graph, refine="later")
