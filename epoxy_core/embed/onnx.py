@@ -55,7 +55,15 @@ def onnx_model_paths() -> tuple[Path | None, Path | None]:
 class _OnnxEmbedder:
     """A sentence-transformer exported to ONNX: tokenizer -> model -> mean pooling -> L2."""
 
-    def __init__(self, model_path: Path, tokenizer_path: Path) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        tokenizer_path: Path,
+        *,
+        threads: int = ONNX_THREADS,
+        allow_spinning: bool = False,
+        optimization: str = "all",
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -68,11 +76,17 @@ class _OnnxEmbedder:
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = ONNX_THREADS
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         # Spinning worker threads burn CPU that a busy 2-core machine (the app, other
         # jobs) needs; measured 15% less CPU per text without it.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if allow_spinning else "0")
+        options.graph_optimization_level = {
+            "none": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        }[optimization]
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         self.input_names = {node.name for node in self.session.get_inputs()}

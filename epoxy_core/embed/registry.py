@@ -17,16 +17,27 @@ from epoxy_core.embed.wordllama import WORDLLAMA_BACKEND
 
 __all__ = [
     "DEFAULT_MODEL",
+    "LARGE_TABLE_MODEL",
+    "LARGE_TABLE_ROWS",
+    "SMALL_TABLE_MODEL",
     "EmbedderInfo",
     "available_embedders",
     "cached_embed_texts",
     "check_model",
+    "default_model",
     "embed_texts",
     "embedder_fingerprint",
     "model_label",
 ]
 
-DEFAULT_MODEL = "minilm"
+SMALL_TABLE_MODEL = "minilm"
+"""The default embedder up to LARGE_TABLE_ROWS texts: the best neighbours where meaning matters (bench/embedders.py)."""
+LARGE_TABLE_MODEL = "wordllama"
+"""The default embedder above LARGE_TABLE_ROWS texts: ~200x less CPU per text than MiniLM, close in quality."""
+LARGE_TABLE_ROWS = 5_000
+"""About a minute of MiniLM on two idle cores; beyond it WordLlama's seconds win (bench/embedders.py)."""
+DEFAULT_MODEL = SMALL_TABLE_MODEL
+"""The default of a table of unknown size; :func:`default_model` chooses by size."""
 
 # In the order the UI lists them: the default first.
 _BACKENDS: tuple[Backend, ...] = (MINILM_BACKEND, WORDLLAMA_BACKEND, TFIDF_BACKEND, ST_BACKEND, ONNX_FOLDER_BACKEND)
@@ -48,6 +59,23 @@ def _resolve(model: Any) -> tuple[Backend, str]:
             if model == backend.name:
                 return backend, ""
     raise ValueError(_unknown_model_message(model))
+
+
+def default_model(n_rows: int | None = None) -> str:
+    """The measured default embedder for a table of ``n_rows`` texts, among those installed here.
+
+    MiniLM up to :data:`LARGE_TABLE_ROWS` rows, WordLlama above (see ``bench/embedders.py`` for the
+    figures); when the preferred one is missing, the other, then TF-IDF (always available).
+
+    Examples
+    --------
+    >>> default_model(1_000), default_model(100_000)  # in the dev environment
+    ('minilm', 'wordllama')
+    """
+    large = n_rows is not None and n_rows > LARGE_TABLE_ROWS
+    preferred = (LARGE_TABLE_MODEL, SMALL_TABLE_MODEL) if large else (SMALL_TABLE_MODEL, LARGE_TABLE_MODEL)
+    installed = {info.name for info in available_embedders() if info.installed}
+    return next((model for model in preferred if model in installed), "tfidf")
 
 
 def check_model(model: Any) -> str:
@@ -81,7 +109,7 @@ def available_embedders() -> list[EmbedderInfo]:
     return [backend.describe() for backend in _BACKENDS if backend.describe is not None]
 
 
-def embedder_fingerprint(model: str = DEFAULT_MODEL) -> str:
+def embedder_fingerprint(model: str) -> str:
     """A string that changes whenever ``embed_texts(..., model=model)`` could change its output.
 
     Used as part of cache keys: it names the model *and* identifies the model files
@@ -93,7 +121,7 @@ def embedder_fingerprint(model: str = DEFAULT_MODEL) -> str:
 
 def embed_texts(
     texts: Sequence[str],
-    model: str = DEFAULT_MODEL,
+    model: str | None = None,
     progress: ProgressCallback | None = None,
     batch_size: int | None = None,
 ) -> npt.NDArray[np.float32]:
@@ -103,9 +131,9 @@ def embed_texts(
     ----------
     texts : sequence of str
         One text per row; missing values must be filled first (empty strings are fine).
-    model : str, default "minilm"
+    model : str, optional
         ``"minilm"``, ``"wordllama"``, ``"tfidf"``, ``"st:<name-or-path>"`` or ``"onnx:<folder>"``;
-        see the package docstring.
+        see the package docstring.  By default :func:`default_model` of ``len(texts)``.
     progress : callable, optional
         ``progress(done_rows, total_rows)``, called after every batch (after each fitting
         stage for TF-IDF, which has no batches); not called for an empty input.
@@ -123,27 +151,30 @@ def embed_texts(
     ValueError
         For non-string texts, an unknown model, or a model that cannot run here.
     """
-    backend, argument = _resolve(model)
+    items = _check_texts(texts)
+    backend, argument = _resolve(default_model(len(items)) if model is None else model)
     if batch_size is None:
         batch_size = backend.default_batch_size
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-    items = _check_texts(texts)
     return backend.embed(argument, items, progress, batch_size)
 
 
 def cached_embed_texts(
     texts: Sequence[str],
-    model: str = DEFAULT_MODEL,
+    model: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> npt.NDArray[np.float32]:
     """:func:`epoxy_core.embed.embed_texts`, cached on disk by texts and model identity.
 
     The key covers every text, the model name and the model files' identity (see
     :func:`epoxy_core.embed.embedder_fingerprint`), so a changed text or model
-    rebuilds.  On a hit ``progress`` is called once with ``(n, n)``.
+    rebuilds.  On a hit ``progress`` is called once with ``(n, n)``.  ``model=None``
+    means :func:`default_model` of ``len(texts)``.
     """
     items = _check_texts(texts)
+    if model is None:
+        model = default_model(len(items))
     key = content_key("embed_texts", embedder_fingerprint(model), items)
     hit = load_array(key)
     if hit is not None and hit[0]["embeddings"].shape[0] == len(items):

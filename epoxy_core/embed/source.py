@@ -30,7 +30,7 @@ import pandas as pd
 from epoxy_core.cache import content_key
 from epoxy_core.data.io import DEFAULT_MAX_BYTES, read_bytes
 from epoxy_core.embed.base import ProgressCallback, _call_progress
-from epoxy_core.embed.registry import DEFAULT_MODEL, cached_embed_texts, check_model, model_label
+from epoxy_core.embed.registry import DEFAULT_MODEL, cached_embed_texts, check_model, default_model, model_label
 from epoxy_core.embed.vectors import embeddings_from_columns, load_embeddings_npy
 
 __all__ = ["SOURCE_KINDS", "EmbeddingSource", "SourceKind", "embed_source", "save_npy_upload", "source_key"]
@@ -107,6 +107,11 @@ class EmbeddingSource:
     def model_source(cls, name: str = DEFAULT_MODEL) -> EmbeddingSource:
         """A text embedder applied to the dataset's text column."""
         return cls(kind="model", model=name)
+
+    @classmethod
+    def default(cls, n_rows: int | None = None) -> EmbeddingSource:
+        """The measured default text embedder for a table of ``n_rows`` rows (see :func:`default_model`)."""
+        return cls.model_source(default_model(n_rows))
 
     @classmethod
     def columns_source(cls, columns: Sequence[str]) -> EmbeddingSource:

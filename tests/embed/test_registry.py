@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -23,6 +25,30 @@ def test_available_embedders_describe_this_machine():
     assert infos["tfidf"].installed and infos["tfidf"].dim == 256
     assert infos["minilm"].installed and infos["minilm"].dim == 384  # packages are installed in the dev env
     assert infos["wordllama"].installed and infos["wordllama"].dim == 256
+
+
+def test_default_model_is_chosen_by_table_size_among_installed_models(monkeypatch):
+    assert registry.default_model(registry.LARGE_TABLE_ROWS) == registry.SMALL_TABLE_MODEL
+    assert registry.default_model(registry.LARGE_TABLE_ROWS + 1) == registry.LARGE_TABLE_MODEL
+    assert registry.default_model() == registry.DEFAULT_MODEL == registry.SMALL_TABLE_MODEL
+    real = registry.available_embedders
+
+    def without(*names):
+        return lambda: [replace(i, installed=False) if i.name in names else i for i in real()]
+
+    monkeypatch.setattr(registry, "available_embedders", without(registry.LARGE_TABLE_MODEL))
+    assert registry.default_model(10**6) == registry.SMALL_TABLE_MODEL
+    monkeypatch.setattr(registry, "available_embedders", without(registry.SMALL_TABLE_MODEL))
+    assert registry.default_model(10) == registry.LARGE_TABLE_MODEL
+    monkeypatch.setattr(registry, "available_embedders", without("minilm", "wordllama"))
+    assert registry.default_model(10) == "tfidf"
+
+
+def test_embed_texts_without_a_model_uses_the_default_for_its_size(monkeypatch):
+    seen: list[int | None] = []
+    monkeypatch.setattr(registry, "default_model", lambda n_rows=None: seen.append(n_rows) or "tfidf")
+    X = embed_texts(["free phone", "great song", "free phone now"])
+    assert seen == [3] and X.shape[0] == 3
 
 
 @pytest.mark.parametrize("model", ["minilm", "wordllama", "tfidf", "st:some/model", "onnx:/a/folder"])
@@ -50,7 +76,7 @@ def test_unknown_model_lists_the_options(call):
     with pytest.raises(ValueError, match=r"'minilm'.*'wordllama'.*'tfidf'"):
         call("bert")
     with pytest.raises(ValueError, match="Unknown embedding model"):
-        call(None)
+        call(42)
 
 
 def test_texts_must_be_strings():

@@ -35,8 +35,10 @@ def test_to_dict_round_trips_through_json(source):
     assert again == source and hash(again) == hash(source)
 
 
-def test_default_model_source_is_the_registry_default():
+def test_default_sources_are_the_registry_defaults():
     assert EmbeddingSource.model_source().model == registry.DEFAULT_MODEL
+    assert EmbeddingSource.default(10**6).model == registry.default_model(10**6)
+    assert EmbeddingSource.default(10).model == registry.default_model(10)
 
 
 @pytest.mark.parametrize(
