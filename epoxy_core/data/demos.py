@@ -1,30 +1,21 @@
 """Datasets that need no download: scikit-learn's digits and breast-cancer tables, and a small self-made
 text dataset of customer-support messages shipped with the package (``epoxy_core/data/demo_files/``).
 """
+
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from importlib import resources
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from epoxy_core.labels import ABSTAIN, Labels
-
-from importlib import resources
 
 from epoxy_core.data.dataset import DatasetSpec
 from epoxy_core.data.io import read_table
 
 __all__ = ["SUPPORT_CLASSES", "Demo", "demo_file", "list_demos", "load_demo"]
+
 
 class Demo(NamedTuple):
     """A built-in dataset, ready for :func:`prepare_dataset`.

@@ -9,32 +9,30 @@ Decisions worth knowing:
   line of the first bad byte rather than decoded as latin-1: a silent latin-1 decode turns every non-ASCII
   character of a UTF-16 or cp1252 file into plausible-looking garbage that then feeds the embeddings.
 - In delimited files only an empty cell is missing: ``"NA"``, ``"null"`` or ``"None"`` stay text, because
-  they are real comments in user data.
+  they are real comments in user data.  (The *label* column reads them as missing: see
+  :attr:`~epoxy_core.data.DatasetSpec.missing_labels`.)
+- Sizes are bounded before the work they would cost (see :mod:`epoxy_core.data.limits`): the file's size
+  before reading it, a Parquet file's decoded size before decoding it, the number of columns before
+  parsing the rows.  A single cell may be as large as the upload limit.
 - Nothing is ever unpickled (pandas' ``read_pickle`` is never used; Parquet is read by pyarrow).
 """
+
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from epoxy_core.labels import ABSTAIN, Labels
-
+from epoxy_core.data.limits import DEFAULT_MAX_BYTES, MAX_COLUMNS, format_size
 
 __all__ = ["DEFAULT_MAX_BYTES", "SUPPORTED_EXTENSIONS", "read_bytes", "read_table"]
-
-DEFAULT_MAX_BYTES: int = 200 * 2**20
-"""Largest upload :func:`read_table` accepts by default (200 MB, Streamlit's own default upload limit)."""
 
 _DELIMITED = (".csv", ".tsv", ".txt")
 _JSON_LINES = (".jsonl", ".ndjson")
@@ -48,7 +46,6 @@ _DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 _SNIFF_CHARS = 2**20
 
 
-
 # --------------------------------------------------------------------------------------------- reading
 
 
@@ -57,6 +54,8 @@ def read_table(
     filename: str,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    max_decompressed_bytes: int | None = None,
+    max_columns: int = MAX_COLUMNS,
 ) -> pd.DataFrame:
     """Read an uploaded table, refusing bad files with a message the user can act on.
 
@@ -70,7 +69,12 @@ def read_table(
         (delimiter sniffed among comma, tab, semicolon and pipe), ``.parquet``, ``.jsonl`` / ``.ndjson``
         (one JSON object per line) or ``.json`` (an array of objects, or one object per line).
     max_bytes : int, default 200 MB
-        Larger files are refused before they are parsed.
+        Larger files are refused before they are parsed.  A single cell may be this large.
+    max_decompressed_bytes : int, optional
+        Largest decoded size of a Parquet file (Arrow bytes), checked from its metadata before any column
+        is decoded.  Default: four times ``max_bytes`` (800 MB).
+    max_columns : int, default 4,096
+        Wider tables are refused from their header, before the rows are parsed.
 
     Returns
     -------
@@ -80,9 +84,11 @@ def read_table(
     Raises
     ------
     ValueError
-        For an unsupported file type, an empty file, a header without rows, a file over ``max_bytes``,
-        bytes that are not UTF-8, rows whose field counts disagree under every delimiter, duplicate column
-        names, and truncated or malformed Parquet / JSON (naming the bad line).
+        For an unsupported file type, an empty file, a header without rows, a file over ``max_bytes``, a
+        Parquet file over ``max_decompressed_bytes`` once decompressed, more than ``max_columns`` columns,
+        bytes that are not UTF-8, rows whose field counts disagree under every delimiter (unquoted
+        delimiters in the texts), duplicate column names, and truncated or malformed Parquet / JSON
+        (naming the bad line).
 
     Examples
     --------
@@ -93,6 +99,8 @@ def read_table(
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_EXTENSIONS:
         hint = " Export spreadsheets as CSV (UTF-8) first." if suffix in (".xlsx", ".xls", ".ods") else ""
+        if suffix in (".gz", ".zip", ".bz2", ".xz", ".zst", ".7z"):
+            hint = " Decompress it first, or convert it to Parquet, which is compressed and loads faster."
         raise ValueError(
             f"Cannot read '{name}': unsupported file type '{suffix or '(none)'}'. "
             f"Supported: {', '.join(SUPPORTED_EXTENSIONS)}.{hint}"
@@ -101,27 +109,28 @@ def read_table(
     if not raw.strip():
         raise ValueError(f"'{name}' is empty: it holds no data.")
     if suffix == ".parquet":
-        return _read_parquet(raw, name)
+        budget = 4 * max_bytes if max_decompressed_bytes is None else max_decompressed_bytes
+        return _read_parquet(raw, name, budget, max_columns)
     text = _decode_utf8(raw, name)
     if not text.strip():
         raise ValueError(f"'{name}' is empty: it holds no data.")
     if suffix in _DELIMITED:
-        return _read_delimited(text, name, preferred="\t" if suffix == ".tsv" else ",")
-    if suffix in _JSON_LINES:
-        return _records_to_frame(_parse_json_lines(text, name), name)
-    return _records_to_frame(_parse_json_document(text, name), name)
-
-
-def _format_mb(n_bytes: int) -> str:
-    """Human-readable size in MB (2**20 bytes), e.g. ``'210 MB'`` or ``'0.5 MB'``."""
-    mb = n_bytes / 2**20
-    return f"{mb:.0f} MB" if mb >= 10 else f"{mb:.1f} MB"
+        return _read_delimited(text, name, "\t" if suffix == ".tsv" else ",", max_bytes, max_columns)
+    records = _parse_json_lines(text, name) if suffix in _JSON_LINES else _parse_json_document(text, name)
+    return _records_to_frame(records, name, max_columns)
 
 
 def _too_large(name: str, size: int, max_bytes: int) -> ValueError:
     return ValueError(
-        f"'{name}' is too large: the file is {_format_mb(size)}; the limit is {_format_mb(max_bytes)}. "
+        f"'{name}' is too large: the file is {format_size(size)}; the limit is {format_size(max_bytes)}. "
         "Upload a sample of the rows, or drop columns you do not need."
+    )
+
+
+def _too_wide(name: str, n_columns: int, max_columns: int) -> ValueError:
+    return ValueError(
+        f"'{name}' has {n_columns:,} columns; at most {max_columns:,} are supported. Keep the columns you need "
+        "(the text, the labels, and any columns for rules or embeddings) and upload it again."
     )
 
 
@@ -184,8 +193,10 @@ def _decode_utf8(raw: bytes, name: str) -> str:
         ) from None
 
 
-def _read_delimited(text: str, name: str, preferred: str) -> pd.DataFrame:
-    delimiter, header = _sniff_delimiter(text, name, preferred)
+def _read_delimited(text: str, name: str, preferred: str, max_bytes: int, max_columns: int) -> pd.DataFrame:
+    delimiter, header = _sniff_delimiter(text, name, preferred, max_bytes)
+    if len(header) > max_columns:
+        raise _too_wide(name, len(header), max_columns)
     _refuse_duplicates(header, name)
     try:
         frame = pd.read_csv(
@@ -206,16 +217,25 @@ def _read_delimited(text: str, name: str, preferred: str) -> pd.DataFrame:
             "Check that fields containing the delimiter or line breaks are quoted."
         ) from None
     if len(frame.index) == 0:
-        raise ValueError(f"'{name}' has a header row ({', '.join(map(str, header))}) but no data rows.")
+        raise ValueError(f"'{name}' has a header row ({_shown(header)}) but no data rows.")
     return frame
 
 
-def _sniff_delimiter(text: str, name: str, preferred: str) -> tuple[str, list[str]]:
+def _shown(fields: list[Any], limit: int = 8) -> str:
+    """The first few header fields, for messages: ``'text, label'`` or ``'a, b, ... (4,096 fields)'``."""
+    shown = ", ".join(str(field) for field in fields[:limit])
+    return shown if len(fields) <= limit else f"{shown}, ... ({len(fields):,} fields)"
+
+
+def _sniff_delimiter(text: str, name: str, preferred: str, max_bytes: int) -> tuple[str, list[str]]:
     """Pick the delimiter that splits every sampled row into as many fields as the header.
 
     :class:`csv.Sniffer` guesses from character frequencies and is easily fooled by commas inside
     texts; counting fields per row with a real CSV parser (quotes respected) is slower but decisive.
     """
+    # The csv module refuses fields over 131,072 characters by default; a cell may be as large as the upload.
+    # The limit is process-wide, so it is only ever raised (to at least the sample size every caller needs).
+    csv.field_size_limit(max(csv.field_size_limit(), max_bytes, _SNIFF_CHARS + 1))
     sample = text[:_SNIFF_CHARS]
     cut = len(text) > _SNIFF_CHARS
     candidates = (preferred, *(d for d in _DELIMITER_CANDIDATES if d != preferred))
@@ -230,7 +250,10 @@ def _sniff_delimiter(text: str, name: str, preferred: str) -> tuple[str, list[st
         if rows:
             scored.append((delimiter, rows))
     if not scored:
-        raise ValueError(f"'{name}' could not be parsed as a delimited text file.")
+        raise ValueError(
+            f"'{name}' could not be parsed as a delimited text file (tried comma, tab, semicolon, pipe). "
+            "Re-export it as CSV (UTF-8) with a header row."
+        )
 
     # Short rows are padded by pandas (trailing empty cells are common), so a delimiter fits when no row is
     # *longer* than its header.  The fitting delimiter that gives the most columns wins.
@@ -241,19 +264,22 @@ def _sniff_delimiter(text: str, name: str, preferred: str) -> tuple[str, list[st
             best = (delimiter, rows[0])
     if best is not None and len(best[1]) > 1:
         return best
-    # Only one column fits.  If some delimiter splits most rows like the header, the file is really
-    # delimited with a few unquoted fields; reading it as one text column would hide that, so refuse.
-    for delimiter, rows in scored:
+    # Only one column fits.  If the header itself splits into named columns under some delimiter, the rows
+    # that split into more are texts holding that delimiter unquoted.  Reading the file as one column named
+    # "text,label" would hide that, so say what happened instead.
+    split_headers = [(d, rows) for d, rows in scored if len(rows[0]) > 1 and len(rows) > 1]
+    if split_headers:
+        delimiter, rows = max(split_headers, key=lambda item: len(item[1][0]))
         width = len(rows[0])
-        data_rows = rows[1:]
-        if width > 1 and data_rows and sum(len(row) == width for row in data_rows) >= len(data_rows) / 2:
-            record = next(i for i, row in enumerate(rows, start=1) if len(row) > width)
-            raise ValueError(
-                f"'{name}': rows have different numbers of fields than the header (tried comma, tab, semicolon, "
-                f"pipe). With the {_DELIMITER_NAMES[delimiter]} delimiter the header has {width} fields but "
-                f"record {record} has {len(rows[record - 1])}. Quote fields that contain the delimiter, or "
-                "re-export the file as CSV."
-            )
+        longer = [number for number, row in enumerate(rows[1:], start=2) if len(row) > width]
+        delimiter_name = _DELIMITER_NAMES[delimiter]
+        raise ValueError(
+            f"'{name}': the header has {width} {delimiter_name}-separated columns ({_shown(rows[0])}), but "
+            f"{len(longer):,} of {len(rows) - 1:,} data rows have more fields (first: record {longer[0]}, with "
+            f"{len(rows[longer[0] - 1])}): the texts contain unquoted {delimiter_name}s. "
+            f"Put quotes around fields that contain a {delimiter_name} (spreadsheet programs do this when "
+            "they export CSV), or save the file as tab-separated (.tsv)."
+        )
     if best is not None:
         return best
     raise ValueError(
@@ -275,7 +301,11 @@ def _refuse_duplicates(columns: list[Any], name: str) -> None:
         seen.add(key)
 
 
-def _read_parquet(raw: bytes, name: str) -> pd.DataFrame:
+_PHYSICAL_WIDTH = {"BOOLEAN": 1, "INT32": 4, "INT64": 8, "INT96": 12, "FLOAT": 4, "DOUBLE": 8, "BYTE_ARRAY": 4}
+"""Decoded bytes per value of each Parquet physical type (BYTE_ARRAY: its 4-byte offset; the bytes come on top)."""
+
+
+def _read_parquet(raw: bytes, name: str, max_decompressed_bytes: int, max_columns: int) -> pd.DataFrame:
     # A Parquet file starts and ends with the magic bytes PAR1; the footer (schema, row groups) is at
     # the end, so a cut-off upload loses it first.
     if len(raw) < 12 or raw[:4] != b"PAR1":
@@ -285,20 +315,116 @@ def _read_parquet(raw: bytes, name: str) -> pd.DataFrame:
             f"'{name}' is a truncated Parquet file: its footer is missing (the upload or export was cut off). "
             "Export it again."
         )
+    damaged = f"'{name}' is a damaged or truncated Parquet file"
     # pyarrow's errors (ArrowInvalid, OSError, ...) all mean a damaged file here; ArrowInvalid is a ValueError.
     try:
         parquet = pq.ParquetFile(pa.BufferReader(raw))
+        names = parquet.schema_arrow.names
     except (pa.ArrowException, OSError, ValueError) as error:
-        raise ValueError(f"'{name}' is a damaged or truncated Parquet file ({error}). Export it again.") from None
-    _refuse_duplicates(parquet.schema_arrow.names, name)
+        raise ValueError(f"{damaged} ({error}). Export it again.") from None
+    if len(names) > max_columns:
+        raise _too_wide(name, len(names), max_columns)
+    _refuse_duplicates(names, name)
     try:
-        table = parquet.read()
+        table = _read_within_budget(raw, parquet, name, max_decompressed_bytes)
+    except _TooLargeDecompressed:
+        raise
+    except (pa.ArrowMemoryError, pa.ArrowCapacityError, MemoryError):
+        raise _too_large_decompressed(name, len(raw), None, max_decompressed_bytes) from None
     except (pa.ArrowException, OSError, ValueError) as error:
-        raise ValueError(f"'{name}' is a damaged or truncated Parquet file ({error}). Export it again.") from None
+        raise ValueError(f"{damaged} ({error}). Export it again.") from None
     frame = table.to_pandas()
     if len(frame.index) == 0:
-        raise ValueError(f"'{name}' has columns ({', '.join(map(str, frame.columns))}) but no rows.")
+        raise ValueError(f"'{name}' has columns ({_shown(list(frame.columns))}) but no rows.")
     return frame
+
+
+class _TooLargeDecompressed(ValueError):
+    """A Parquet file whose decoded data would exceed the budget."""
+
+
+def _too_large_decompressed(name: str, size: int, decoded: int | None, budget: int) -> ValueError:
+    holds = f"about {format_size(decoded)} of data" if decoded is not None else "more data than fits in memory"
+    return _TooLargeDecompressed(
+        f"'{name}' is too large once decompressed: the {format_size(size)} file holds {holds}; the limit is "
+        f"{format_size(budget)}. Upload a sample of the rows, or drop columns you do not need."
+    )
+
+
+def _read_within_budget(raw: bytes, parquet: pq.ParquetFile, name: str, budget: int) -> pa.Table:
+    """Read the file's table, refusing it first if its decoded data would exceed ``budget`` bytes.
+
+    Three estimates, each before the work it guards:
+
+    1. From the metadata alone: per column chunk, the larger of its uncompressed (but still encoded) size and
+       values x the decoded width of its type.  This catches plain-encoded bombs (1 GB of one repeated
+       character compresses to a few KB) and row-count bombs.
+    2. Dictionary-encoded text is where a file can stay small even uncompressed: a 1 MB dictionary entry
+       referenced by 1,000 rows decodes to 1 GB.  Those columns are read *as dictionaries* (compact: the
+       dictionary and the indices, both bounded by step 1), and their decoded size is summed exactly from
+       the dictionary's value lengths taken at the indices.
+    3. Only then are the dictionaries decoded to the file's own column types.
+    """
+    metadata = parquet.metadata
+    estimate = 0
+    dictionary_leaves: set[str] = set()
+    leaf_estimates: dict[str, int] = {}
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        for j in range(row_group.num_columns):
+            chunk = row_group.column(j)
+            width = _PHYSICAL_WIDTH.get(chunk.physical_type, 0)
+            if chunk.physical_type == "FIXED_LEN_BYTE_ARRAY":
+                width = parquet.schema.column(j).length or 0
+            decoded = max(chunk.total_uncompressed_size, chunk.num_values * width)
+            path = chunk.path_in_schema
+            leaf_estimates[path] = leaf_estimates.get(path, 0) + decoded
+            estimate += decoded
+            if chunk.physical_type == "BYTE_ARRAY" and chunk.has_dictionary_page:
+                dictionary_leaves.add(path)
+    if estimate > budget:
+        raise _too_large_decompressed(name, len(raw), estimate, budget)
+    if not dictionary_leaves:
+        return parquet.read()
+
+    compact = pq.ParquetFile(pa.BufferReader(raw), read_dictionary=sorted(dictionary_leaves)).read()
+    decoded_text = sum(_dictionary_decoded_bytes(column) for column in compact.columns)
+    estimate = sum(size for path, size in leaf_estimates.items() if path not in dictionary_leaves) + decoded_text
+    if estimate > budget:
+        raise _too_large_decompressed(name, len(raw), estimate, budget)
+    target = parquet.schema_arrow  # the file's own types: dictionaries only where the writer stored categories
+    columns = []
+    for position, column in enumerate(compact.columns):
+        wanted = target.field(position).type
+        columns.append(column if column.type == wanted else column.cast(wanted))
+    return pa.Table.from_arrays(columns, schema=target)
+
+
+def _dictionary_decoded_bytes(array: pa.Array | pa.ChunkedArray) -> int:
+    """Bytes the dictionary-encoded parts of ``array`` take once decoded (value bytes plus 4-byte offsets)."""
+    if isinstance(array, pa.ChunkedArray):
+        return sum(_dictionary_decoded_bytes(chunk) for chunk in array.chunks)
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        values = array.dictionary
+        if (
+            pa.types.is_string(values.type)
+            or pa.types.is_binary(values.type)
+            or pa.types.is_large_string(values.type)
+            or pa.types.is_large_binary(values.type)
+        ):
+            lengths = pc.binary_length(values)
+        else:  # e.g. a dictionary of numbers: fixed width
+            lengths = pa.array([values.nbytes // max(len(values), 1)] * len(values), type=pa.int64())
+        taken = pc.sum(pc.take(lengths.cast(pa.int64()), array.indices)).as_py() or 0
+        return int(taken) + 4 * len(array)
+    if pa.types.is_struct(kind):
+        return sum(_dictionary_decoded_bytes(child) for child in array.flatten())
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return _dictionary_decoded_bytes(array.flatten())
+    if pa.types.is_map(kind):
+        return _dictionary_decoded_bytes(array.keys) + _dictionary_decoded_bytes(array.items)
+    return 0
 
 
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -332,6 +458,8 @@ def _parse_json_lines(text: str, name: str) -> list[dict[str, Any]]:
                 f"'{name}' line {number}: the key '{error.key}' appears twice in one record. "
                 "Each column name must be unique."
             ) from None
+        except RecursionError:
+            raise _too_deep(name, f"line {number}") from None
         except json.JSONDecodeError as error:
             truncated = " — the file looks truncated (cut off mid-record)" if index == last else ""
             raise ValueError(
@@ -362,6 +490,8 @@ def _parse_json_document(text: str, name: str) -> list[dict[str, Any]]:
         raise ValueError(
             f"'{name}': the key '{error.key}' appears twice in one record. Each column name must be unique."
         ) from None
+    except RecursionError:
+        raise _too_deep(name, "the document") from None
     except json.JSONDecodeError as error:
         at_end = error.pos >= len(text.rstrip())
         hint = " — the file looks truncated" if at_end else ""
@@ -377,8 +507,20 @@ def _parse_json_document(text: str, name: str) -> list[dict[str, Any]]:
     return document
 
 
-def _records_to_frame(records: list[dict[str, Any]], name: str) -> pd.DataFrame:
+def _too_deep(name: str, where: str) -> ValueError:
+    return ValueError(
+        f"'{name}': {where} nests lists or objects too deeply to read. Each record must be a flat object "
+        'such as {"text": "...", "label": "..."}.'
+    )
+
+
+def _records_to_frame(records: list[dict[str, Any]], name: str, max_columns: int) -> pd.DataFrame:
     if not records:
         raise ValueError(f"'{name}' holds no records (no data rows).")
+    keys: dict[str, None] = {}
+    for record in records:
+        keys.update(dict.fromkeys(record))
+    if len(keys) > max_columns:
+        raise _too_wide(name, len(keys), max_columns)
     # pandas keeps keys in order of first appearance across records; a key missing from a record is NaN.
     return pd.DataFrame.from_records(records)

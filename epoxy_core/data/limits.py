@@ -29,12 +29,16 @@ to open; tables wider than this are refused from their header, before the rows a
 
 
 def format_size(n_bytes: int | float) -> str:
-    """A byte count for people: ``'210 MB'``, ``'0.5 MB'``, ``'4.0 GB'`` (MB = 2**20 bytes).
+    """A byte count for people (KB = 2**10 bytes, MB = 2**20, GB = 2**30).
 
-    >>> format_size(210 * 2**20), format_size(2**19), format_size(4 * 2**30)
-    ('210 MB', '0.5 MB', '4.0 GB')
+    >>> [format_size(n) for n in (474, 108 * 2**10, 2**19, 210 * 2**20, 1000 * 2**20, 4 * 2**30)]
+    ['474 bytes', '108 KB', '0.5 MB', '210 MB', '1.0 GB', '4.0 GB']
     """
-    if n_bytes >= 2**30:
+    if n_bytes < 2**10:
+        return f"{int(n_bytes)} bytes"
+    if n_bytes < 2**19:
+        return f"{n_bytes / 2**10:.0f} KB"
+    if n_bytes >= 1000 * 2**20:
         return f"{n_bytes / 2**30:.1f} GB"
     mb = n_bytes / 2**20
     return f"{mb:.0f} MB" if mb >= 10 else f"{mb:.1f} MB"
