@@ -1,12 +1,14 @@
 """Labeling functions (LFs) a domain expert can write without Python, applied vectorised.
 
 An LF looks at each row of a dataset and votes for a class index or :data:`~epoxy_core.labels.ABSTAIN`.
-Four declarative kinds cover what a user can build in the browser and save as JSON:
+Six declarative kinds cover what a user can build in the browser and save as JSON:
 
 - :class:`KeywordLF` votes where any of a list of keywords occurs (whole words or substrings);
 - :class:`RegexLF` votes where a regular expression matches;
 - :class:`ColumnRuleLF` votes where a comparison on another column holds (``price > 10``);
-- :class:`VoteColumnLF` copies precomputed votes from a column (LFs run elsewhere, e.g. with spaCy).
+- :class:`VoteColumnLF` copies precomputed votes from a column (LFs run elsewhere, e.g. with spaCy);
+- :class:`LookupLF` votes where any of thousands of terms occurs (a list read by :func:`terms_from_file`);
+- :class:`SimilarityLF` votes where a row's embedding is close to example rows or texts ("rows like these").
 
 :class:`LabelingFunction` (and the Snorkel-style :func:`labeling_function` decorator) wraps arbitrary Python for
 notebook users.  It is deliberately not serialisable: text that arrives from a browser or a file is never
@@ -22,8 +24,19 @@ from epoxy_core.lf._checks import MAX_KEYWORDS, MAX_LFS, MAX_NAME_CHARS, MAX_PAT
 from epoxy_core.lf.apply import apply_lfs, enabled_lfs
 from epoxy_core.lf.base import BaseLF
 from epoxy_core.lf.column import COLUMN_OPS, ColumnRuleLF, VoteColumnLF
+from epoxy_core.lf.frame import Embedder
+from epoxy_core.lf.lookup import MAX_LOOKUP_TERMS, LookupLF, terms_from_file
 from epoxy_core.lf.python import LabelingFunction, labeling_function
-from epoxy_core.lf.serialize import FORMAT_NAME, FORMAT_VERSION, lf_from_dict, lf_to_dict, lfs_from_json, lfs_to_json
+from epoxy_core.lf.serialize import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    MAX_LF_FILE_BYTES,
+    lf_from_dict,
+    lf_to_dict,
+    lfs_from_json,
+    lfs_to_json,
+)
+from epoxy_core.lf.similarity import SimilarityLF
 from epoxy_core.lf.spans import match_spans
 from epoxy_core.lf.text import KeywordLF, RegexLF
 
@@ -33,13 +46,18 @@ __all__ = [
     "FORMAT_VERSION",
     "MAX_KEYWORDS",
     "MAX_LFS",
+    "MAX_LF_FILE_BYTES",
+    "MAX_LOOKUP_TERMS",
     "MAX_NAME_CHARS",
     "MAX_PATTERN_CHARS",
     "BaseLF",
     "ColumnRuleLF",
+    "Embedder",
     "KeywordLF",
     "LabelingFunction",
+    "LookupLF",
     "RegexLF",
+    "SimilarityLF",
     "VoteColumnLF",
     "apply_lfs",
     "enabled_lfs",
@@ -49,4 +67,5 @@ __all__ = [
     "lfs_from_json",
     "lfs_to_json",
     "match_spans",
+    "terms_from_file",
 ]

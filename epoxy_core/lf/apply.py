@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ import pandas as pd
 from epoxy_core.labels import ABSTAIN, LabelMatrix, check_label_matrix, label_dtype
 from epoxy_core.lf.base import BaseLF, _check_columns_present, _check_frame, _checked_votes
 from epoxy_core.lf.frame import (
+    Embedder,
     _Frame,
 )
 
@@ -37,6 +39,9 @@ def apply_lfs(
     df: pd.DataFrame,
     text_column: str = "text",
     cardinality: int | None = None,
+    *,
+    embeddings: Any = None,
+    embed: Embedder | None = None,
 ) -> LabelMatrix:
     """Apply LFs to every row and stack their votes into a label matrix.
 
@@ -50,6 +55,11 @@ def apply_lfs(
         The column keyword and regex LFs read unless they name another.
     cardinality : int, optional
         Number of classes.  When given, LF labels and imported votes must lie in ``0..cardinality-1``.
+    embeddings : array-like of shape (len(df), d), optional
+        The rows' embeddings, needed by LFs with ``needs_embeddings`` (:class:`SimilarityLF`); other LFs
+        ignore it.  Normalised once per call (no copy when the rows are already unit vectors).
+    embed : callable, optional
+        ``texts -> (len(texts), d)`` vectors: the project's embedder, for a :class:`SimilarityLF`'s example texts.
 
     Returns
     -------
@@ -60,7 +70,9 @@ def apply_lfs(
     ------
     ValueError
         On duplicate LF names, a missing column (the message lists the available ones), a label or vote
-        outside the classes, or a rule that does not fit its column's type.
+        outside the classes, a rule that does not fit its column's type, or a similarity LF without
+        embeddings (or without ``embed`` for example texts), or with example rows outside the data.  These
+        checks run for every LF before any LF is applied.
 
     Examples
     --------
@@ -86,10 +98,11 @@ def apply_lfs(
                     f"LF {lf.name!r} votes class {lf.label}, but there are only {cardinality} classes "
                     f"(0..{cardinality - 1})."
                 )
+    frame = _Frame(df, text_column, cardinality, embeddings=embeddings, embed=embed)
     for lf in lfs:
         _check_columns_present(lf, df, text_column)
+        lf._precheck(frame)
 
-    frame = _Frame(df, text_column, cardinality)
     L = np.full((len(df), len(lfs)), ABSTAIN, dtype=np.int16)
     for j, lf in enumerate(lfs):
         L[:, j] = _checked_votes(lf, frame, cardinality)

@@ -18,6 +18,7 @@ from epoxy_core.lf._checks import (
     _check_text,
 )
 from epoxy_core.lf.frame import (
+    Embedder,
     _Frame,
 )
 
@@ -54,6 +55,8 @@ class BaseLF(ABC):
 
     kind: ClassVar[str]
     """Short type tag used in JSON (``"keyword"``, ``"regex"``, ...)."""
+    needs_embeddings: ClassVar[bool] = False
+    """True for LFs that read the rows' embeddings (pass ``embeddings=`` to :func:`apply_lfs`)."""
 
     name: str
     label: int | None
@@ -67,7 +70,17 @@ class BaseLF(ABC):
     def _votes(self, frame: _Frame) -> npt.NDArray[np.int64]:
         """Votes for every row of ``frame.df`` as int64 (range checks happen in the caller)."""
 
-    def apply(self, df: pd.DataFrame, text_column: str = "text") -> npt.NDArray[np.signedinteger[Any]]:
+    def _precheck(self, frame: _Frame) -> None:  # noqa: B027 (a hook: most LFs need no check beyond columns)
+        """Raise ValueError if the LF cannot run on ``frame`` (called for every LF before any runs)."""
+
+    def apply(
+        self,
+        df: pd.DataFrame,
+        text_column: str = "text",
+        *,
+        embeddings: Any = None,
+        embed: Embedder | None = None,
+    ) -> npt.NDArray[np.signedinteger[Any]]:
         """Vote on every row of ``df``.
 
         Parameters
@@ -76,6 +89,10 @@ class BaseLF(ABC):
             The data.
         text_column : str, default "text"
             The column that keyword and regex LFs read when they name no column of their own.
+        embeddings : array-like of shape (len(df), d), optional
+            The rows' embeddings, for LFs with ``needs_embeddings`` (e.g. ``SimilarityLF``); others ignore it.
+        embed : callable, optional
+            ``texts -> (len(texts), d)`` vectors: the project's embedder, for example texts.
 
         Returns
         -------
@@ -85,11 +102,14 @@ class BaseLF(ABC):
         Raises
         ------
         ValueError
-            If a column the LF needs is missing, or a rule cannot be applied to the column's type.
+            If a column the LF needs is missing, a rule cannot be applied to the column's type, or the LF needs
+            embeddings (or an embedder) that were not given.
         """
         _check_frame(df)
         _check_columns_present(self, df, text_column)
-        votes = _checked_votes(self, _Frame(df, text_column), None)
+        frame = _Frame(df, text_column, embeddings=embeddings, embed=embed)
+        self._precheck(frame)
+        votes = _checked_votes(self, frame, None)
         return votes.astype(label_dtype(max(2, int(votes.max(initial=0)) + 1)))
 
     def _name_prefix(self) -> str:

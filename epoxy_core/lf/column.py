@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -94,6 +94,7 @@ class ColumnRuleLF(BaseLF):
     column: str
     op: str
     value: Any = None
+    _: KW_ONLY
     enabled: bool = True
 
     def __post_init__(self) -> None:
@@ -232,6 +233,7 @@ class VoteColumnLF(BaseLF):
 
     name: str
     column: str
+    _: KW_ONLY
     enabled: bool = True
     label: None = field(default=None, init=False)
 

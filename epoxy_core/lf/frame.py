@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,16 +47,52 @@ class _Row(dict):  # type: ignore[type-arg]
             raise AttributeError(name) from None
 
 
-class _Frame:
-    """A DataFrame plus per-call caches, so 20 LFs on one column convert that column to Arrow once."""
+Embedder = Callable[[list[str]], Any]
+"""Texts -> one vector per text, ``(len(texts), d)``: the project's embedder, for LFs with example texts."""
 
-    def __init__(self, df: pd.DataFrame, text_column: str, cardinality: int | None = None) -> None:
+
+class _Frame:
+    """A DataFrame plus per-call caches, so 20 LFs on one column convert that column to Arrow once.
+
+    ``embeddings`` (one row per data row) and ``embed`` (see :data:`Embedder`) are the resources of LFs that
+    read vectors instead of columns (:class:`~epoxy_core.lf.similarity.SimilarityLF`); they are checked and
+    L2-normalised once per call, on first use.
+    """
+
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        text_column: str,
+        cardinality: int | None = None,
+        *,
+        embeddings: Any = None,
+        embed: Embedder | None = None,
+    ) -> None:
         self.df = df
         self.text_column = text_column
         self.cardinality = cardinality
+        self.embeddings = embeddings
+        self.embed = embed
         self._text: dict[str, pa.Array | pa.ChunkedArray] = {}
         self._ascii: dict[str, npt.NDArray[np.bool_]] = {}
         self._rows: list[_Row] | None = None
+        self._unit: npt.NDArray[np.float32] | None = None
+
+    def unit_embeddings(self) -> npt.NDArray[np.float32]:
+        """The rows' embeddings as float32 unit vectors (no copy when they already are); ValueError if absent."""
+        if self._unit is None:
+            if self.embeddings is None:
+                raise ValueError("no embeddings were given; pass embeddings= (one vector per row).")
+            from epoxy_core.neighbors import prepare_embeddings  # numpy only; keeps LF imports light
+
+            unit = prepare_embeddings(self.embeddings, "cosine")
+            if unit.shape[0] != len(self.df):
+                raise ValueError(
+                    f"embeddings have {unit.shape[0]:,} rows but the data has {len(self.df):,}; "
+                    "pass one vector per row, in the data's order."
+                )
+            self._unit = unit
+        return self._unit
 
     def text(self, column: str) -> pa.Array | pa.ChunkedArray:
         if column not in self._text:

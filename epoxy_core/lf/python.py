@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,7 +33,8 @@ class LabelingFunction(BaseLF):
     f : callable
         ``f(row, **resources)``.
     label : int, optional
-        The class voted when ``f`` returns True; not needed when it returns class indices.
+        The class voted when ``f`` returns True; not needed when it returns class indices.  Keyword-only, as
+        are the arguments after it (Snorkel's third positional is ``resources``: a positional here would trap).
     resources : mapping, optional
         Keyword arguments passed to every call of ``f`` (as Snorkel's ``resources``).
     enabled : bool, default True
@@ -53,6 +54,7 @@ class LabelingFunction(BaseLF):
 
     name: str
     f: Callable[..., Any]
+    _: KW_ONLY
     label: int | None = None
     resources: Mapping[str, Any] | None = None
     enabled: bool = True
@@ -100,7 +102,7 @@ class LabelingFunction(BaseLF):
 
 
 def labeling_function(
-    name: str | Callable[[Any], Any] | None = None, label: int | None = None, enabled: bool = True
+    name: str | Callable[[Any], Any] | None = None, *, label: int | None = None, enabled: bool = True
 ) -> Any:
     """Snorkel-style decorator turning ``row -> bool | int`` into a :class:`LabelingFunction`.
 

@@ -13,13 +13,20 @@ from epoxy_core.lf._checks import (
 from epoxy_core.lf.apply import _check_unique_names
 from epoxy_core.lf.base import BaseLF
 from epoxy_core.lf.column import ColumnRuleLF, VoteColumnLF
+from epoxy_core.lf.lookup import LookupLF
 from epoxy_core.lf.python import LabelingFunction
+from epoxy_core.lf.similarity import SimilarityLF
 from epoxy_core.lf.text import KeywordLF, RegexLF
 
 FORMAT_NAME = "epoxy-lfs"
 FORMAT_VERSION = 1
 
-_SERIALISABLE: dict[str, type[BaseLF]] = {cls.kind: cls for cls in (KeywordLF, RegexLF, ColumnRuleLF, VoteColumnLF)}
+_SERIALISABLE: dict[str, type[BaseLF]] = {
+    cls.kind: cls for cls in (KeywordLF, RegexLF, ColumnRuleLF, VoteColumnLF, LookupLF, SimilarityLF)
+}
+
+# A lookup LF stores its whole term list (up to 400,000 characters) in the file, so the limit is generous.
+MAX_LF_FILE_BYTES = 8_000_000
 
 
 def _init_fields(cls: type[BaseLF]) -> list[dataclasses.Field[Any]]:
@@ -42,7 +49,7 @@ def lf_to_dict(lf: BaseLF) -> dict[str, Any]:
     if isinstance(lf, LabelingFunction):
         raise ValueError(
             f"LabelingFunction {lf.name!r} wraps Python code and cannot be saved as JSON; rewrite it as a keyword, "
-            "regex or column rule LF, or store its votes in a column and use VoteColumnLF."
+            "regex, lookup, similarity or column rule LF, or store its votes in a column and use VoteColumnLF."
         )
     if type(lf) not in _SERIALISABLE.values():
         raise ValueError(f"Cannot serialise LF of type {type(lf).__name__}.")
@@ -113,14 +120,14 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in an LF file.")
 
 
-def lfs_from_json(text: str | bytes, *, max_bytes: int = 1_000_000) -> list[BaseLF]:
+def lfs_from_json(text: str | bytes, *, max_bytes: int = MAX_LF_FILE_BYTES) -> list[BaseLF]:
     """Load LFs saved by :func:`lfs_to_json`, treating the input as untrusted.
 
     Parameters
     ----------
     text : str or bytes
         The JSON document (bytes must be UTF-8).
-    max_bytes : int, default 1_000_000
+    max_bytes : int, default MAX_LF_FILE_BYTES (8 MB)
         Larger inputs are refused before parsing.
 
     Returns

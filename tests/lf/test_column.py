@@ -138,3 +138,12 @@ def test_vote_column_checks_values_against_cardinality():
 def test_vote_column_rejects_non_integer_votes(values, message):
     with pytest.raises(ValueError, match=message):
         VoteColumnLF("imported", "v").apply(pd.DataFrame({"v": values}))
+
+
+def test_enabled_is_keyword_only():
+    # VoteColumnLF("v", "col", False) reads like a third positional of another LF kind: refuse it.
+    with pytest.raises(TypeError):
+        VoteColumnLF("v", "col", False)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        ColumnRuleLF("r", 0, "x", ">", 1, False)  # type: ignore[misc]
+    assert ColumnRuleLF("r", 0, "x", ">", 1, enabled=False).enabled is False

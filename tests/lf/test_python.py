@@ -62,3 +62,13 @@ def test_python_lf_is_not_json_serialisable():
         lfs_to_json([KeywordLF("k", 0, ["k"]), lf])
     with pytest.raises(ValueError, match="never read from JSON"):
         lf_from_dict({"type": "python", "name": "x", "label": 0, "func": "os.system('rm -rf /')"})
+
+
+def test_arguments_after_f_are_keyword_only_as_snorkel_users_expect():
+    # Snorkel's third positional is resources: LabelingFunction("x", f, {"k": 1}) must not become label={"k": 1}.
+    with pytest.raises(TypeError):
+        LabelingFunction("x", lambda row, k: True, {"k": 1})  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        labeling_function("x", 1)  # type: ignore[misc]
+    lf = LabelingFunction("x", lambda row, k: row.text == k, label=1, resources={"k": "a"})
+    assert lf.apply(pd.DataFrame({"text": ["a", "b"]})).tolist() == [1, -1]

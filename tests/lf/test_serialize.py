@@ -10,7 +10,9 @@ from epoxy_core.lf import (
     MAX_LFS,
     ColumnRuleLF,
     KeywordLF,
+    LookupLF,
     RegexLF,
+    SimilarityLF,
     VoteColumnLF,
     lf_from_dict,
     lf_to_dict,
@@ -29,6 +31,8 @@ ALL_LFS = [
     ColumnRuleLF("authors", 1, "author", "not in", ["Ann", 3, 2.5, True]),
     ColumnRuleLF("no date", 0, "date", "is missing"),
     VoteColumnLF("spacy person", "person_vote", enabled=False),
+    LookupLF("brands", 1, ["Acme", "Globex Corp"], whole_word=False, column="title", source="brands.csv"),
+    SimilarityLF("like these", 0, 0.8, rows=[4, 2], texts=["great song"]),
 ]
 
 
@@ -107,6 +111,29 @@ KEYWORD = {"type": "keyword", "name": "k", "label": 0, "keywords": ["a"]}
 def test_hostile_json_is_rejected_with_a_pointed_message(text, message):
     with pytest.raises(ValueError, match=message):
         lfs_from_json(text)
+
+
+def test_the_default_size_limit_fits_a_long_lookup_list():
+    lfs = [LookupLF(f"big {k}", 0, [f"brand name {k}-{i:05}" for i in range(20_000)]) for k in range(2)]
+    text = lfs_to_json(lfs)
+    assert len(text.encode()) > 1_000_000
+    assert lfs_from_json(text) == lfs
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"type": "lookup", "name": "l", "label": 0}, r"missing field\(s\) 'terms'"),
+        ({"type": "lookup", "name": "l", "label": 0, "terms": ["a"], "source": 3}, "source must be a string"),
+        ({"type": "similarity", "name": "s", "label": 0, "rows": [1]}, r"missing field\(s\) 'threshold'"),
+        ({"type": "similarity", "name": "s", "label": 0, "threshold": 0.9}, "at least one example"),
+        ({"type": "similarity", "name": "s", "label": 0, "threshold": 0.9, "rows": [1.5]}, "must be a row number"),
+        ({"type": "similarity", "name": "s", "label": 0, "threshold": 0.9, "rows": [0], "x": []}, "unknown field"),
+    ],
+)
+def test_new_kinds_are_validated_when_loaded(item, message):
+    with pytest.raises(ValueError, match=message):
+        lfs_from_json(document(item))
 
 
 def test_json_size_limit_applies_before_parsing():

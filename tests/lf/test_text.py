@@ -126,6 +126,24 @@ def test_keyword_lf_validates_at_construction(kwargs, message):
         KeywordLF(**arguments)
 
 
+def test_options_after_the_pattern_are_keyword_only():
+    # KeywordLF("k", 0, ["my"], False) would read as whole_word=False or case_sensitive=False: refuse to guess.
+    with pytest.raises(TypeError):
+        KeywordLF("k", 0, ["my"], False)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        RegexLF("r", 0, "my", True)  # type: ignore[misc]
+
+
+def test_long_keyword_lists_are_matched_in_chunks_with_the_same_answer(monkeypatch):
+    import epoxy_core.lf.text as text_module
+
+    keywords = [f"w{i}" for i in range(200)] + ["café", "c++"]
+    texts = ["w7 here", "xw7", "w199", "un café", "cafés", "c++17", "nothing", "W150!"]
+    expected = votes(KeywordLF("k", 1, keywords), texts)
+    monkeypatch.setattr(text_module, "_TERM_CHUNK_BYTES", 16)
+    assert votes(KeywordLF("k", 1, keywords), texts) == expected == [1, -1, 1, 1, -1, 1, -1, 1]
+
+
 def test_keyword_list_is_stored_as_tuple_so_lfs_are_hashable():
     lf = KeywordLF("k", 0, ["a", "b"])
     assert lf.keywords == ("a", "b")
