@@ -1,25 +1,29 @@
 """Epoxy Studio: interactive weak supervision with pre-trained embeddings.
 
-Run with ``streamlit run app.py``.  This script only sets the page up, loads the project chosen in the
-sidebar and hands over to the page the user picked; the pages live in ``pages/``.
+Run with ``epoxy-studio`` (or ``streamlit run epoxy_studio/app.py``).  This script only sets the page up, loads
+the project chosen in the sidebar and hands over to the page the user picked; the pages live in ``app_pages/``.
+That folder must not be called ``pages/``: Streamlit would then treat the app as an old-style multipage app
+until this script has run once in the process, and a page URL opened first after a restart (what reconnecting
+tabs do) would run that page alone, without this set-up.
 """
 
 import streamlit as st
 
-from epoxy_studio import compute, project, state
+from epoxy_studio import engine, project, state
 
 st.set_page_config(page_title="Epoxy Studio", page_icon=":material/science:", layout="wide")
 state.init()
+state.full_run_started()
 # Compiling PyNNDescent's JIT takes ~25 s; start it now, in the background, once per process.
-compute.start_jit_warm_up()
+engine.start_jit_warm_up()
 
 navigation = st.navigation(
     [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("pages/data.py", title="Data & embeddings", icon=":material/table:"),
-        st.Page("pages/labeling_functions.py", title="Labeling functions", icon=":material/label:"),
-        st.Page("pages/results.py", title="Extension & results", icon=":material/insights:"),
+        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("app_pages/data.py", title="Data & embeddings", icon=":material/table:"),
+        st.Page("app_pages/labeling_functions.py", title="Labeling functions", icon=":material/label:"),
+        st.Page("app_pages/results.py", title="Extension & results", icon=":material/insights:"),
     ]
 )
-project.project_sidebar()
+project.sidebar()
 navigation.run()

@@ -44,7 +44,7 @@ def test_the_sources_are_found():
     # Guards the guard: an empty file list would make the test above pass vacuously.
     assert len(SOURCES) >= 15
     assert any(path.parts[-2:] == ("lf", "serialize.py") for path in SOURCES)
-    assert any(path.parts[-2:] == ("pages", "labeling_functions.py") for path in SOURCES)
+    assert any(path.parts[-2:] == ("app_pages", "labeling_functions.py") for path in SOURCES)
 
 
 def test_server_binds_to_localhost_and_limits_uploads():

@@ -12,33 +12,33 @@ st.write(
     "and let a **label model** combine the votes into probabilistic labels."
 )
 
-dataset = project.current_dataset()
-lfs = project.current_lfs()
-graph_ready = project.settings().get("graph_source") is not None
+dataset, items, settings = project.dataset(), project.lfs(), project.settings()
 
 left, middle, right = st.columns(3)
 with left:
     st.subheader("1 · Data & embeddings")
     st.write("Upload a CSV, Parquet or JSONL file (or open a demo), then embed it and build the neighbour graph.")
-    st.page_link("pages/data.py", label="Open the data page", icon=":material/table:")
+    st.page_link("app_pages/data.py", label="Open the data page", icon=":material/table:")
     if dataset is not None:
         st.caption(f":material/check_circle: {len(dataset):,} rows, {int(dataset.dev_mask.sum()):,} with a dev label.")
 with middle:
     st.subheader("2 · Labeling functions")
     st.write("Write rules with a form and watch their coverage, conflicts and dev accuracy as you type.")
-    st.page_link("pages/labeling_functions.py", label="Open the labeling-function page", icon=":material/label:")
-    if lfs:
-        st.caption(f":material/check_circle: {len(lfs)} labeling functions, {len(project.enabled_lfs())} enabled.")
+    st.page_link("app_pages/labeling_functions.py", label="Open the labeling-function page", icon=":material/label:")
+    if items:
+        enabled = sum(item.enabled for item in items)
+        st.caption(f":material/check_circle: {len(items)} labeling functions, {enabled} switched on.")
 with right:
     st.subheader("3 · Extension & results")
     st.write("Tune how far each LF extends, compare label models on dev labels and export the labels.")
-    st.page_link("pages/results.py", label="Open the results page", icon=":material/insights:")
-    if graph_ready:
+    st.page_link("app_pages/results.py", label="Open the results page", icon=":material/insights:")
+    if dataset is not None and settings.graph_built:
         st.caption(":material/check_circle: Embeddings and graph built.")
 
 st.divider()
 st.caption(
     "Everything is saved as you go in the project chosen in the sidebar (data dir: `EPOXY_DATA_DIR`, default "
-    "`data/`). The method is from *Shoring Up the Foundations: Fusing Model Embeddings and Weak Supervision* "
-    "(Chen et al., 2022, arXiv:2006.15168)."
+    "`data/`). The method is from *Train and You'll Miss It: Interactive Model Iteration with Weak Supervision "
+    "and Pre-Trained Embeddings* (Chen, Fu, Sala et al., 2020, "
+    "[arXiv:2006.15168](https://arxiv.org/abs/2006.15168))."
 )

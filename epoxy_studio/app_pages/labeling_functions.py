@@ -1,0 +1,24 @@
+"""Labeling functions: write and edit LFs with a form, see what they do as you type, manage the set."""
+
+import streamlit as st
+
+from epoxy_studio import project, state
+from epoxy_studio.views import lf_editor, lf_list
+
+st.title("Labeling functions")
+state.show_flashes()
+dataset, engine, items = project.dataset(), project.engine(), project.lfs()
+if dataset is None:
+    st.info("Load a dataset first (page 1).")
+    st.page_link("app_pages/data.py", label="Go to Data & embeddings", icon=":material/table:")
+    st.stop()
+
+lf_editor.editor()
+
+st.divider()
+st.subheader("All labeling functions")
+lf_list.lf_list(dataset, engine, items)
+lf_list.summary_table(engine, items)
+
+st.subheader("Import and export")
+lf_list.import_export(dataset, items)
