@@ -120,7 +120,6 @@ PROBE_TEXTS: tuple[str, ...] = (
 
 _MAX_JSON_BYTES = 64 * 2**20
 _FILE_NAME = re.compile(r"^[a-z_]+\.(json|npz)$")
-_ARRAY_KEY = re.compile(r"^[A-Za-z0-9_.]{1,200}$")
 _ARRAY_TAG = "__ndarray__"
 _FILES = ("bundle.json", "label_model.npz", "end_model.npz", "support.npz", "probe.npz")
 
@@ -567,23 +566,28 @@ class Bundle:
 
 
 def _split_arrays(value: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
-    """``value`` as JSON data, each numpy array replaced by ``{"__ndarray__": key}`` and stored in ``arrays``."""
+    """``value`` as JSON data, each numpy array replaced by ``{"__ndarray__": key}`` and stored in ``arrays``.
+
+    ``path`` (where the value sits, e.g. ``state._weights``) only names things in error messages; archive
+    keys are ``a0``, ``a1``, ... so that any parameter name can be saved.
+    """
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":
             raise ValueError(f"Cannot save array {path!r} of dtype {value.dtype} in a bundle (numbers only).")
-        arrays[path] = np.ascontiguousarray(value)
-        return {_ARRAY_TAG: path}
+        key = f"a{len(arrays)}"
+        arrays[key] = np.ascontiguousarray(value)
+        return {_ARRAY_TAG: key}
     if isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
-            if not isinstance(key, str) or not _ARRAY_KEY.match(key):
-                raise ValueError(f"Cannot save parameter name {key!r} in a bundle.")
+            if not isinstance(key, str):
+                raise ValueError(f"Cannot save parameter name {key!r} of {path or 'the parameters'} (not a string).")
             out[key] = _split_arrays(item, arrays, f"{path}.{key}" if path else key)
         return out
     if isinstance(value, list | tuple):
         return [_split_arrays(item, arrays, f"{path}.{i}") for i, item in enumerate(value)]
     if isinstance(value, np.generic):
-        return value.item()
+        return _split_arrays(value.item(), arrays, path)
     if isinstance(value, float) and not math.isfinite(value):
         return {"__float__": repr(value)}  # JSON has no inf/nan; tagged so it reads back exactly
     if value is None or isinstance(value, bool | int | float | str):

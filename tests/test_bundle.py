@@ -84,7 +84,7 @@ def test_new_rows_get_exactly_the_labels_they_have_in_the_project(project, bundl
     new_rows = project.dataset.df.iloc[order].reset_index(drop=True).drop(columns=["label"])
     labeled = load_bundle(bundle_path).label(new_rows)
     expected = reference.iloc[order].reset_index(drop=True)
-    pd.testing.assert_frame_equal(labeled, expected, check_exact=False, rtol=0, atol=1e-9)
+    pd.testing.assert_frame_equal(labeled, expected, check_exact=False, rtol=0, atol=1e-6)
 
 
 def test_rows_never_in_the_project_are_labeled_from_the_support_set(bundle_path):

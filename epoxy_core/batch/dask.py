@@ -159,7 +159,12 @@ class DaskEngine:
                 dashboard_address=None,
                 memory_limit=self.memory_limit,
                 silence_logs=logging.ERROR,
-                env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+                env={
+                    "OMP_NUM_THREADS": "1",
+                    "OPENBLAS_NUM_THREADS": "1",
+                    "MKL_NUM_THREADS": "1",
+                    "TOKENIZERS_PARALLELISM": "false",
+                },
             )
             self._client = distributed.Client(self._cluster)
         return self._client

@@ -134,7 +134,10 @@ def _check_columns(path: Path, available: Iterable[str], needed: Sequence[str]) 
     missing = [c for c in needed if c not in names]
     if missing:
         shown = ", ".join(repr(c) for c in list(available)[:30])
-        raise ValueError(f"{path} has no column {missing[0]!r} (columns: {shown}).")
+        raise ValueError(
+            f"{path} has no column {missing[0]!r}, which the bundle reads (columns: {shown}); "
+            "name the right column with --text-column / --id-column."
+        )
 
 
 def plan_partitions(

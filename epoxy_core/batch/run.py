@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from epoxy_core.batch.labeling import PartitionResult, part_name, process_bundle
+from epoxy_core.batch.labeling import PartitionResult, bundle_columns, part_name, process_bundle
 from epoxy_core.batch.local import LocalEngine
 from epoxy_core.batch.partitions import (
     DEFAULT_ROWS_PER_PARTITION,
@@ -189,12 +189,13 @@ def label_files(
     if not single_file and target.suffix.lower() in (".csv", ".json", ".jsonl", ".tsv"):
         raise ValueError(f"The labels are written as Parquet: give a .parquet file or a folder, not {target.name}.")
 
+    files = list_input_files(data)
     bundle_path = Path(bundle)
     loaded = process_bundle(bundle_path)  # fails fast on a bad bundle or embedder, before any work
-    files = list_input_files(data)
-    partitions = plan_partitions(
-        files, rows_per_partition=rows_per_partition, required_columns=[text_column or loaded.text_column]
-    )
+    required = bundle_columns(loaded, text_column, id_column)
+    if id_column is None:
+        required.remove("row_id")  # optional: positions are written without it
+    partitions = plan_partitions(files, rows_per_partition=rows_per_partition, required_columns=required)
     total = sum(max(p.n_rows, 0) for p in partitions)
     runner = make_engine(engine) if isinstance(engine, str) else engine
     done = 0
