@@ -493,15 +493,19 @@ def _warm_up() -> None:
         rng = np.random.default_rng(0)
         tiny = l2_normalize(rng.standard_normal((256, 8)).astype(np.float32))
         _pynndescent_search(tiny, 5, "cosine", random_state=0)
+        from epoxy_core.voter_search import warm_up as warm_up_voter_search
+
+        warm_up_voter_search()  # the session's nearest-voter kernels (a few seconds cold, < 1 s cached)
     finally:
         _warm_done.set()
 
 
 def warm_up_jit(background: bool = True) -> threading.Thread | None:
-    """Compile PyNNDescent's numba code once per process, on a tiny input.
+    """Compile PyNNDescent's numba code, and the nearest-voter kernels, once per process, on a tiny input.
 
     The first ``NNDescent`` in every process spends ~25 s compiling; doing it at app
-    start, in the background, hides that cost from the user's first large graph.
+    start, in the background, hides that cost from the user's first large graph and
+    first LF edit.
     Calling this again is cheap: the compilation runs at most once per process.
 
     Parameters

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from epoxy_core.neighbors import _import_numba
 
-__all__ = ["first_voted_neighbour", "propagate_voters"]
+__all__ = ["first_voted_neighbour", "propagate_voters", "warm_up"]
 
 _kernels: dict[str, Any] = {}
 
@@ -187,3 +187,16 @@ def propagate_voters(
         # neighbours' voters, and revisiting them costs a full hop for a small gain (measured in the bench).
         rows = rows[current_index[rows] < 0]
     return current_index, current_similarity
+
+
+def warm_up() -> None:
+    """Compile (or load) the kernels on a tiny input, so the first LF edit does not wait for numba."""
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((64, 4)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    indices = np.array([[(i + 1) % 64, (i + 2) % 64] for i in range(64)], dtype=np.int64)
+    similarities = np.full((64, 2), 0.5, dtype=np.float32)
+    voted = np.zeros(64, dtype=bool)
+    voted[::16] = True
+    index, similarity = first_voted_neighbour(voted, indices, similarities)
+    propagate_voters(vectors, indices, index, similarity, np.flatnonzero(index < 0), hops=2)

@@ -18,6 +18,7 @@ from epoxy_core.data import DatasetSpec, prepare_dataset
 from epoxy_core.extension import extend, nearest_voters
 from epoxy_core.labels import ABSTAIN
 from epoxy_core.lf import ColumnRuleLF, KeywordLF, apply_lfs
+from epoxy_core.metrics import label_model_metrics
 from epoxy_core.model import TripletLabelModel, resolve_class_balance
 from epoxy_core.neighbors import KNNGraph, build_knn_graph
 from epoxy_core.session import LabelingSession, lf_digest
@@ -102,6 +103,8 @@ def test_results_equal_the_step_by_step_library_calls(small, thresholds, balance
     assert res.names == [lf.name for lf in make_lfs()]
     assert res.headline.n_dev == 150
     assert next(iter(res.comparison.index)) == "label model, extended"
+    full = label_model_metrics(dataset.y, proba=proba, class_names=dataset.class_names, abstain_mask=~res.covered)
+    assert res.metrics["label model, extended"] == full
     _, session_nearest = session.nearest()
     np.testing.assert_array_equal(session_nearest.similarity, nearest.similarity)
     np.testing.assert_array_equal(session_nearest.index, nearest.index)
