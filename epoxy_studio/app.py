@@ -9,7 +9,7 @@ tabs do) would run that page alone, without this set-up.
 
 import streamlit as st
 
-from epoxy_studio import engine, project, state
+from epoxy_studio import engine, project, render, state
 
 st.set_page_config(page_title="Epoxy Studio", page_icon=":material/science:", layout="wide")
 state.init()
@@ -25,5 +25,9 @@ navigation = st.navigation(
         st.Page("app_pages/results.py", title="Extension & results", icon=":material/insights:"),
     ]
 )
-project.sidebar()
+try:
+    project.sidebar()
+except ValueError as error:  # a workspace that cannot be used (damaged file, unwritable data dir): say what to do
+    render.message("error", error)
+    st.stop()
 navigation.run()

@@ -198,11 +198,14 @@ class Tuned:
     thresholds: dict[str, float | None]
     default_threshold: float | None
     per_lf: bool
-    cv_score: float
-    fitted_score: float
-    no_extension_score: float
+    cv_score: float | None
+    """Cross-validated dev score; None when there are too few dev labels to cross-validate."""
+    fitted_score: float | None
+    no_extension_score: float | None
     metric: str
     n_dev: int
+    message: str = ""
+    """The tuner's one line: what won, or why a score is missing."""
 
 
 # ---------------------------------------------------------------------------------------------- the engine
@@ -493,19 +496,25 @@ class Engine:
             self.dataset.y,
             self._nearest_voters(graph_key, graph, lfs),
             cardinality=self.dataset.cardinality,
-            class_balance=self._balance(settings.class_balance),
+            class_balance=settings.class_balance,  # a mode: "dev labels" is recomputed inside each fold
         )
         shared = float(result.shared_threshold)
         return Tuned(
             thresholds={lf.name: _as_setting(t) for lf, t in zip(lfs, result.thresholds, strict=True)},
             default_threshold=_as_setting(shared) if math.isfinite(shared) else settings.default_threshold,
             per_lf=bool(result.per_lf),
-            cv_score=float(result.cv_score),
-            fitted_score=float(result.fitted_score),
-            no_extension_score=float(result.no_extension_score),
+            cv_score=_score(result.cv_score),
+            fitted_score=_score(result.fitted_score),
+            no_extension_score=_score(result.no_extension_score),
             metric=str(result.metric),
             n_dev=int(result.n_dev),
+            message=str(getattr(result, "message", "") or ""),
         )
+
+
+def _score(value: Any) -> float | None:
+    """A score as the page shows it: None when it could not be computed (the tuner says None or NaN)."""
+    return None if value is None or not math.isfinite(float(value)) else float(value)
 
 
 def _as_threshold(value: float | None) -> float:

@@ -12,7 +12,7 @@ state mirrors the current project (keys in :mod:`epoxy_studio.state`).  Several 
 
 from __future__ import annotations
 
-import inspect
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import streamlit as st
 from epoxy_core.config import data_dir
 from epoxy_core.data import Dataset, DatasetSpec, prepare_dataset
 from epoxy_core.settings import ProjectSettings
-from epoxy_core.workspace import ConflictError, Workspace
+from epoxy_core.workspace import REMOVE, ConflictError, Workspace
 from epoxy_studio import lfset, state
 from epoxy_studio.engine import Engine
 from epoxy_studio.lfset import LFItem
@@ -58,57 +58,6 @@ def _workspace(root: str) -> Workspace:
 def workspace() -> Workspace:
     """The workspace of the configured data dir (``EPOXY_DATA_DIR``, default ``data/``)."""
     return _workspace(str(data_dir()))
-
-
-# ---------------------------------------------------------------------------------------------- revisioned store
-
-
-class _Store:
-    """The workspace writes this module needs, each with a revision check.
-
-    ``Workspace.update_settings`` and ``save_dataset(expected_revision=...)`` are being added to the workspace;
-    until a workspace has them, the same guarantees are kept here with what it offers: settings merged by a
-    revision-checked read-modify-write retried on conflict, and the dataset compared by content hash right
-    before it is replaced.
-    """
-
-    def __init__(self, ws: Workspace):
-        self.ws = ws
-
-    def dataset_token(self, project: str) -> Any:
-        if hasattr(self.ws, "dataset_revision"):
-            return self.ws.dataset_revision(project)
-        info = self.ws.dataset_info(project)
-        return None if info is None else info["content_hash"]
-
-    def save_dataset(self, project: str, df: pd.DataFrame, spec: DatasetSpec, source: str, expected: Any) -> Any:
-        """Store the dataset unless another tab replaced the one this tab loaded; returns the new token."""
-        if "expected_revision" in inspect.signature(self.ws.save_dataset).parameters:
-            return self.ws.save_dataset(project, df, spec, source, expected_revision=expected)
-        if self.dataset_token(project) != expected:
-            raise ConflictError(f"The dataset of project {project!r} was replaced in another tab or session.")
-        self.ws.save_dataset(project, df, spec, source)
-        return self.dataset_token(project)
-
-    def update_settings(self, project: str, changes: dict[str, Any]) -> int:
-        """Merge ``changes`` into the stored settings (``thresholds`` LF by LF); returns the new revision."""
-        if hasattr(self.ws, "update_settings"):
-            return self.ws.update_settings(project, changes)
-        for _ in range(20):
-            revision = self.ws.settings_revision(project)  # read before the body: a newer body makes the save fail
-            stored = self.ws.load_settings(project)
-            merged = {**stored, **changes}
-            if "thresholds" in changes and isinstance(stored.get("thresholds"), dict):
-                merged["thresholds"] = {**stored["thresholds"], **changes["thresholds"]}
-            try:
-                return self.ws.save_settings(project, merged, expected_revision=revision)
-            except ConflictError:
-                continue  # another tab saved in between: merge into theirs
-        raise ConflictError(f"The settings of project {project!r} keep changing in another tab; try again.")
-
-
-def _store() -> _Store:
-    return _Store(workspace())
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -193,9 +142,8 @@ def sidebar() -> None:
 def sync() -> None:
     """Load the chosen project if another one is loaded; else reload the parts another tab changed."""
     project = name()
-    store = _store()
     if st.session_state[state.LOADED_PROJECT] != project:
-        _load_dataset(store, project)
+        _load_dataset(project)
         _load_lfs(project)
         _load_settings(project)
         st.session_state[state.EDITING] = None
@@ -204,21 +152,23 @@ def sync() -> None:
             del st.session_state[key]  # the LF form belongs to the project it was typed in
         st.session_state[state.LOADED_PROJECT] = project
         return
-    if store.dataset_token(project) != st.session_state[state.DATASET_TOKEN]:
-        _load_dataset(store, project)
+    saved = workspace().revisions(project)  # one small query per full run
+    if saved["dataset"] != st.session_state[state.DATASET_TOKEN]:
+        _load_dataset(project)
         state.flash("warning", f"The dataset was {RELOADED}.")
-    if workspace().load_lfs(project)[1] != st.session_state[state.LF_REVISION]:
+    if saved["lfs"] != st.session_state[state.LF_REVISION]:
         _load_lfs(project)
         state.flash("warning", f"The labeling functions were {RELOADED}.")
-    if workspace().settings_revision(project) != st.session_state[state.SETTINGS_REVISION]:
+    if saved["settings"] != st.session_state[state.SETTINGS_REVISION]:
         _load_settings(project)
         state.flash("info", f"The project settings were {RELOADED}.")
 
 
-def _load_dataset(store: _Store, project: str) -> None:
-    st.session_state[state.DATASET_TOKEN] = store.dataset_token(project)
+def _load_dataset(project: str) -> None:
+    ws = workspace()
+    st.session_state[state.DATASET_TOKEN] = ws.dataset_revision(project)
     try:
-        loaded = store.ws.load_dataset(project)
+        loaded = ws.load_dataset(project)
         st.session_state[state.DATASET] = None if loaded is None else prepare_dataset(*loaded)
     except ValueError as error:  # a damaged dataset must not lock the user out of the project
         st.session_state[state.DATASET] = None
@@ -271,10 +221,15 @@ def save_lfs(items: list[LFItem]) -> bool:
     return True
 
 
-def update_settings(**changes: Any) -> None:
+def update_settings(*, forget_thresholds: Iterable[str] | None = None, **changes: Any) -> None:
     """Change some settings and save them at once, merged into what other tabs saved.
 
-    ``thresholds`` is merged LF by LF: pass only the thresholds that change.
+    Parameters
+    ----------
+    forget_thresholds : iterable of str, optional
+        LF names whose own threshold is removed (they go back to the default); ``["*"]`` removes all.
+    **changes
+        ``ProjectSettings`` fields.  ``thresholds`` is merged LF by LF: pass only the thresholds that change.
 
     Raises
     ------
@@ -282,19 +237,25 @@ def update_settings(**changes: Any) -> None:
         For a value ``ProjectSettings`` refuses (nothing is saved then).
     """
     current = settings()
-    delta = changes.pop("thresholds", None)
-    if delta is not None:
-        changes["thresholds"] = {**current.thresholds, **delta}
+    forget = set(forget_thresholds or ())
+    if "*" in forget and changes.get("thresholds"):
+        raise ValueError("Forget all thresholds or set some, not both in one change.")
+    kept = {} if "*" in forget else {k: v for k, v in current.thresholds.items() if k not in forget}
+    delta = changes.pop("thresholds", None) or {}
+    if delta or forget:
+        changes["thresholds"] = {**kept, **delta}
     wanted = current.replace(**changes)  # validates before anything is written
     as_dict = wanted.to_dict()
-    stored = {key: as_dict[key] for key in changes}
-    if delta is not None:
-        stored["thresholds"] = {lf_name: wanted.thresholds[lf_name] for lf_name in delta}
+    stored: dict[str, Any] = {key: as_dict[key] for key in changes if key != "thresholds"}
+    if "*" in forget:
+        stored["thresholds"] = REMOVE
+    elif delta or forget:
+        stored["thresholds"] = {**dict.fromkeys(forget, REMOVE), **{lf: wanted.thresholds[lf] for lf in delta}}
     project = name()
     ws = workspace()
     seen = st.session_state[state.SETTINGS_REVISION]
     before = ws.settings_revision(project)
-    revision = _store().update_settings(project, stored)
+    revision = ws.update_settings(project, stored)
     merged, _ = ProjectSettings.salvage(ws.load_settings(project))
     st.session_state[state.SETTINGS] = merged
     st.session_state[state.SETTINGS_REVISION] = revision
@@ -311,17 +272,18 @@ def replace_dataset(
     keep_graph: bool = False,
     **settings_changes: Any,
 ) -> bool:
-    """Validate and save a new table for the current project; returns False if another tab replaced it first.
+    """Validate and save a new table for the current project; returns False if another tab changed it first.
 
     Parameters
     ----------
     df, spec, source_name
         The table, which columns mean what, and the file (or demo) name shown back to the user.
     lfs : list of LFItem, optional
-        Replace the project's LFs too (a demo's suggested LFs); None keeps them.
+        Replace the project's LFs too, in the same transaction (a demo's suggested LFs, imported vote LFs):
+        a kill or a conflict never leaves one without the other.  None keeps them.
     keep_graph : bool, default False
-        The rows and texts are the same (columns were added): the graph stays valid.  Otherwise
-        ``graph_built`` is reset, since the old graph belongs to the old rows.
+        The rows and texts are the same (columns were added): the graph and the thresholds stay valid.
+        Otherwise ``graph_built`` is reset and the thresholds are forgotten: they belong to the old rows.
     **settings_changes
         Settings to change with it.
 
@@ -332,19 +294,31 @@ def replace_dataset(
     """
     new = prepare_dataset(df, spec)  # validates before anything is written
     project = name()
-    store = _store()
+    ws = workspace()
     try:
-        token = store.save_dataset(project, df, spec, source_name, st.session_state[state.DATASET_TOKEN])
-    except ConflictError:
-        _load_dataset(store, project)
-        state.flash("warning", f"The dataset was {RELOADED}; yours was not saved. Look at it and try again.")
+        revision = ws.save_dataset(
+            project,
+            df,
+            spec,
+            source_name,
+            expected_revision=st.session_state[state.DATASET_TOKEN],
+            lfs=None if lfs is None else lfset.to_dicts(lfs),
+            expected_lf_revision=None if lfs is None else st.session_state[state.LF_REVISION],
+        )
+    except ConflictError as error:
+        _load_dataset(project)
+        _load_lfs(project)
+        what = "labeling functions were" if error.kind == "lfs" else "dataset was"
+        state.flash("warning", f"The {what} {RELOADED}; nothing of yours was saved. Look, then try again.")
         return False
     st.session_state[state.DATASET] = new
-    st.session_state[state.DATASET_TOKEN] = token
-    if lfs is not None:
-        save_lfs(lfs)
-    if not keep_graph:
-        settings_changes["graph_built"] = False
-    if settings_changes:
-        update_settings(**settings_changes)
+    st.session_state[state.DATASET_TOKEN] = revision
+    if lfs is not None:  # saved in the same transaction, which checked the revision this tab had
+        st.session_state[state.LFS] = list(lfs)
+        st.session_state[state.LF_REVISION] += 1
+    if keep_graph:
+        if settings_changes:
+            update_settings(**settings_changes)
+    else:
+        update_settings(graph_built=False, forget_thresholds=["*"], **settings_changes)
     return True

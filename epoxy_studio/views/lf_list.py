@@ -56,15 +56,18 @@ def describe(item: LFItem, class_names: Sequence[str]) -> str:
     return f"{rule} → {label}"
 
 
-def _change(operation: Callable[..., list[LFItem]], *args: Any, done: str | None = None) -> None:
+def _change(operation: Callable[..., list[LFItem]], *args: Any, done: str | None = None) -> bool:
     """Apply a pure :mod:`epoxy_studio.lfset` operation and save it; problems become a message."""
     try:
         items = operation(project.lfs(), *args)
     except ValueError as error:
         state.flash("warning", str(error))
-        return
-    if project.save_lfs(items) and done:
+        return False
+    if not project.save_lfs(items):
+        return False
+    if done:
         state.flash("info", done)
+    return True
 
 
 def _toggle(position: int, lf_name: str) -> None:
@@ -72,9 +75,10 @@ def _toggle(position: int, lf_name: str) -> None:
 
 
 def _delete(position: int, lf_name: str) -> None:
-    _change(lfset.deleted, position, lf_name, done=f"Deleted LF {lf_name!r}.")
-    if st.session_state[state.EDITING] == lf_name:
-        lf_editor.start_new()
+    if _change(lfset.deleted, position, lf_name, done=f"Deleted LF {lf_name!r}."):
+        project.update_settings(forget_thresholds=[lf_name])  # a new LF of that name starts from the default
+        if st.session_state[state.EDITING] == lf_name:
+            lf_editor.start_new()
 
 
 def lf_list(dataset: Dataset, engine: Engine, items: Sequence[LFItem]) -> None:
@@ -182,15 +186,16 @@ def _import_votes() -> None:
             signed=bool(st.session_state.get("lfs.votes_signed")),
             positive_class=int(st.session_state.get("lfs.votes_positive", 1)),
         )
-        if not project.replace_dataset(df, dataset.spec, project.dataset_source() or "dataset", keep_graph=True):
-            return  # another tab replaced the dataset: it is reloaded and the page says so
+        items = [*project.lfs(), *lfset.from_lfs(new_lfs)]
+        # The vote columns and their LFs are saved together: never one without the other.
+        saved = project.replace_dataset(
+            df, dataset.spec, project.dataset_source() or "dataset", lfs=items, keep_graph=True
+        )
     except ValueError as error:
         state.flash("error", render.user_message(error))
         return
-    for _ in range(3):  # the dataset is saved; add the LFs to whatever LF set is current now
-        if project.save_lfs([*project.lfs(), *lfset.from_lfs(new_lfs)]):
-            state.flash("success", f"Imported {len(new_lfs)} vote LFs: {', '.join(lf.name for lf in new_lfs)}.")
-            return
+    if saved:
+        state.flash("success", f"Imported {len(new_lfs)} vote LFs: {', '.join(lf.name for lf in new_lfs)}.")
 
 
 def import_export(dataset: Dataset, items: Sequence[LFItem]) -> None:

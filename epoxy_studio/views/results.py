@@ -24,14 +24,14 @@ from epoxy_studio.widgets import thresholds
 __all__ = ["added_columns", "block", "labels_export", "least_certain", "matrix_npy", "tuning_message"]
 
 
-def _score(value: float) -> str:
-    return "—" if not math.isfinite(value) else f"{value:.3f}"
+def _score(value: float | None) -> str:
+    return "—" if value is None or not math.isfinite(value) else f"{value:.3f}"
 
 
 def tuning_message(tuned: Tuned) -> tuple[str, str]:
     """``(kind, text)`` of the message after tuning: a success box only for a score that was measured.
 
-    >>> tuned = Tuned({}, 0.7, False, float("nan"), 1.0, 0.5, "accuracy", 2)
+    >>> tuned = Tuned({}, 0.7, False, None, 1.0, 0.5, "accuracy", 2)
     >>> kind, text = tuning_message(tuned)
     >>> kind, "nan" in text
     ('warning', False)
@@ -41,11 +41,12 @@ def tuning_message(tuned: Tuned) -> tuple[str, str]:
         f"fitted on all {tuned.n_dev} dev rows {_score(tuned.fitted_score)}; "
         f"no extension {_score(tuned.no_extension_score)}."
     )
-    if not math.isfinite(tuned.cv_score):
+    if tuned.cv_score is None or not math.isfinite(tuned.cv_score):
+        why = f" {tuned.message}" if tuned.message else ""
         return (
             "warning",
-            f"Tuned ({how}) on only {tuned.n_dev} dev rows: too few to cross-validate, so there is no honest "
-            f"estimate of dev {tuned.metric}. Scores {fitted} Label more rows to measure it.",
+            f"Tuned ({how}) on {tuned.n_dev} dev rows: too few to cross-validate, so there is no honest estimate "
+            f"of dev {tuned.metric}.{why} Scores {fitted} Label more rows to measure it.",
         )
     return (
         "success",

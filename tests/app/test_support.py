@@ -271,8 +271,7 @@ def test_least_certain_skips_rows_without_votes_and_sorts_by_confidence():
 
 
 def test_tuning_message_never_shows_nan():
-    nan = float("nan")
-    kind, text = results.tuning_message(engine.Tuned({}, 0.7, False, nan, 1.0, nan, "accuracy", 2))
+    kind, text = results.tuning_message(engine.Tuned({}, 0.7, False, None, 1.0, float("nan"), "accuracy", 2))
     assert kind == "warning" and "nan" not in text.lower() and "2 dev rows" in text
     kind, text = results.tuning_message(engine.Tuned({}, 0.7, True, 0.9, 0.95, 0.8, "accuracy", 100))
     assert kind == "success" and "0.900" in text
