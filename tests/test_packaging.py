@@ -24,7 +24,7 @@ from epoxy_studio.launcher import APP_PATH
 assert epoxy_core.__file__.startswith(sys.argv[1]), epoxy_core.__file__
 assert checkout_root() is None
 demo = load_demo("support_messages")
-print(len(demo.df), data_dir(), APP_PATH.is_file(), (APP_PATH.parent / "pages" / "results.py").is_file())
+print(len(demo.df), data_dir(), APP_PATH.is_file(), (APP_PATH.parent / "app_pages" / "results.py").is_file())
 """
 
 
@@ -49,7 +49,7 @@ def test_the_wheel_holds_both_packages_the_demo_data_the_pages_and_the_command(w
         names = set(archive.namelist())
         entry_points = next(archive.read(n).decode() for n in names if n.endswith("entry_points.txt"))
     assert "epoxy_core/data/demo_files/support_messages.csv" in names
-    assert "epoxy_studio/app.py" in names and "epoxy_studio/pages/labeling_functions.py" in names
+    assert "epoxy_studio/app.py" in names and "epoxy_studio/app_pages/labeling_functions.py" in names
     assert not any(name.startswith(("tests/", "bench/", "data/")) for name in names)
     assert "epoxy-studio = epoxy_studio.launcher:main" in entry_points
 
