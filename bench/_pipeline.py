@@ -1,327 +1,216 @@
 """Shared helpers of the label-quality benchmarks (``spam_quality.py``, ``digits_quality.py``).
 
-Everything here *measures* the shipped library: it calls ``tune_thresholds``, ``extend`` and the label
-models exactly as the app does and only adds bookkeeping around them: dev scores, an outer
-cross-validation of the whole tuning procedure, coverage, and a plain-text table.
+Everything here *measures* the shipped library: settings are chosen by :func:`epoxy_core.tuning.tune_pipeline`
+(nested cross-validation on the dev labels, the headline figure of :mod:`epoxy_core.metrics`), and fitted
+and applied with the library's own pieces: ``extend``, the label model, :class:`EndModel`, and for rows
+outside the graph ``nearest_voters_for_new_rows`` / ``extend_new_rows``.  The helpers only add
+bookkeeping: fitting a chosen setting, predicting new rows, a held-out-group validation, and a text table.
 
 Honesty rules the helpers follow:
 
-- A figure computed from something fitted on dev labels is cross-validated.  Thresholds: the tuner's own
-  ``TuningResult.cv_score``.  A class balance taken from dev-label frequencies: recomputed on the training
-  folds only (:func:`cv_balance_predictions`).
-- ``nested_cv_accuracy`` wraps the *whole* tuner (including its shared-vs-per-LF choice and its class
-  balance) in an outer cross-validation: the tuner never sees the held-out fold's labels.  It is the one
-  figure comparable across tuning metrics (``cv_score`` is macro-F1 when tuning optimises macro-F1).
+- Nothing is fitted on rows the benchmark scores as new: a held-out group's rows (and the test split) are
+  extended from the support rows' voters and labelled by models fitted on the support rows only.
+- Every figure computed from a choice made on dev labels is cross-validated so that the choice never saw
+  the labels it is scored on (``tune_pipeline``'s nested CV; :func:`held_out_group_scores`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
 
-from epoxy_core.extension import NearestVoters, extend
+from epoxy_core.extension import NearestVoters, extend, extend_new_rows, nearest_voters, nearest_voters_for_new_rows
 from epoxy_core.labels import ABSTAIN
-from epoxy_core.model import MajorityVote, TripletLabelModel, class_balance_from_labels
-from epoxy_core.tuning import TuningResult, tune_thresholds
+from epoxy_core.metrics import headline_accuracy
+from epoxy_core.model import TripletLabelModel
+from epoxy_core.model.end_model import EndModel
+from epoxy_core.neighbors import build_knn_graph
+from epoxy_core.tuning import PIPELINE_SETTINGS, SettingResult, tune_pipeline
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = PROJECT_ROOT.parent / "shared"
-CV_FOLDS = 5
-OUTER_SEED = 1  # differs from the tuner's inner fold seed (0) so the two splits are not aligned
+N_NEIGHBORS = 30
 
-ModelFactory = Callable[[], Any]
+
+# ------------------------------------------------------------------------------------------ embeddings
+
+
+def tfidf_train_only(train_texts: Sequence[str], other_texts: Sequence[str], dim: int = 256) -> tuple[np.ndarray, ...]:
+    """TF-IDF + SVD fitted on ``train_texts`` only, then applied to ``other_texts``: (train, other) vectors.
+
+    The same recipe as ``epoxy_core.embed.tfidf`` (word 1-2-grams and char_wb 2-5-grams, sublinear tf,
+    ``min_df=2``, TruncatedSVD, L2), which fits on every text it is given and has no transform for new rows;
+    a benchmark that scores held-out rows must not fit its vocabulary or SVD on them.
+    """
+    from scipy import sparse
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from threadpoolctl import threadpool_limits
+
+    vectorizers = [
+        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=2, dtype=np.float32),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, dtype=np.float32),
+    ]
+    train = sparse.hstack([v.fit_transform(list(train_texts)) for v in vectorizers], format="csr")
+    other = sparse.hstack([v.transform(list(other_texts)) for v in vectorizers], format="csr")
+    with threadpool_limits(limits=1, user_api="blas"):  # threaded BLAS in the randomized SVD: 15-40x slower here
+        svd = TruncatedSVD(n_components=min(dim, train.shape[1] - 1), random_state=0).fit(train)
+        parts = [svd.transform(train), svd.transform(other)]
+    out = []
+    for part in parts:
+        norms = np.linalg.norm(part, axis=1, keepdims=True)
+        out.append(np.divide(part, norms, out=np.zeros_like(part), where=norms > 0).astype(np.float32))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------------- fitting a setting
 
 
 @dataclass
-class Row:
-    """One line of a quality table.
+class Prediction:
+    """Labels of some rows under a fitted pipeline (headline convention: uncovered rows by EM or prior)."""
 
-    Attributes
-    ----------
-    setting : str
-        What was run (model, extension, tuning options).
-    embedder : str
-        ``"-"`` for settings without extension (the embedding plays no part).
-    dev_fit : str
-        What was fitted on dev labels: ``"nothing"``, ``"balance"`` or ``"thresh+bal"``.
-    dev_acc : float
-        Dev accuracy: plain when nothing was fitted on dev, cross-validated otherwise.
-    acc_kind : str
-        How ``dev_acc`` was obtained: ``"plain"``, ``"cv"`` (tuner's ``cv_score``), ``"cv-bal"``
-        (balance from training folds) or ``"nested"`` (outer CV, used when ``cv_score`` is not accuracy).
-    nested_acc : float
-        Outer-CV accuracy of the whole tuning procedure (nan when not computed).
-    coverage : float
-        Fraction of all rows with at least one vote (after extension).
-    balance : str
-        The class balance used, printed.
-    thresholds : str
-        Chosen thresholds, printed (``"-"`` without extension).
-    extended : bool
-        True for extension settings (candidates for the recommendation).
-    per_lf : bool
-        True when tuning chose per-LF thresholds.
-    order : int
-        Position of the setting in the list tried; earlier = closer to the defaults (tie-break).
-    extra : dict
-        Anything a script wants to keep with the row (e.g. the all-rows accuracy on digits, the model).
+    labels: np.ndarray
+    proba: np.ndarray
+    covered: np.ndarray
+
+
+@dataclass
+class FittedPipeline:
+    """A setting fitted on support rows: label model on the extended votes, end model on the covered rows."""
+
+    setting: SettingResult
+    label_model: Any
+    end_model: EndModel | None
+    L_support: np.ndarray
+    embeddings: np.ndarray
+    L_extended: np.ndarray
+
+    def _labels(self, L_ext: np.ndarray, features: np.ndarray) -> Prediction:
+        covered = (L_ext != ABSTAIN).any(axis=1)
+        if self.end_model is not None:
+            proba = self.end_model.predict_proba(features)
+            return Prediction(proba.argmax(axis=1), proba, covered)
+        prior = np.asarray(self.label_model.class_balance_, dtype=np.float64)
+        proba = np.tile(prior, (L_ext.shape[0], 1))
+        if covered.any():
+            proba[covered] = self.label_model.predict_proba(L_ext[covered])
+        labels = np.where(covered, proba.argmax(axis=1), int(prior.argmax()))
+        return Prediction(labels.astype(np.int64), proba, covered)
+
+    def predict_support(self) -> Prediction:
+        """The support rows themselves (in the graph), as the app labels them."""
+        return self._labels(self.L_extended, self.embeddings)
+
+    def predict_new(self, L_new: np.ndarray, embeddings_new: np.ndarray) -> Prediction:
+        """Rows outside the graph: extended from the support rows' voters (exact search), same thresholds."""
+        nearest = nearest_voters_for_new_rows(self.L_support, self.embeddings, embeddings_new)
+        L_ext = extend_new_rows(L_new, nearest, self.setting.thresholds)
+        return self._labels(L_ext, embeddings_new)
+
+
+def fit_pipeline(
+    setting: SettingResult,
+    L: np.ndarray,
+    embeddings: np.ndarray,
+    nearest: NearestVoters,
+    class_balance: Any,
+    cardinality: int,
+) -> FittedPipeline:
+    """Fit ``setting`` (thresholds, end model C) on the rows of ``L`` as the app would."""
+    L_ext = extend(L, thresholds=setting.thresholds, nearest=nearest) if setting.use_extension else L
+    label_model = TripletLabelModel(cardinality=cardinality).fit(L_ext, class_balance=class_balance)
+    end_model = None
+    if setting.end_model_C is not None:
+        covered = (L_ext != ABSTAIN).any(axis=1)
+        end_model = EndModel(C=setting.end_model_C).fit(embeddings, label_model.predict_proba(L_ext), rows=covered)
+    return FittedPipeline(setting, label_model, end_model, L, embeddings, L_ext)
+
+
+def graph_voters(L: np.ndarray, embeddings: np.ndarray) -> NearestVoters:
+    """Nearest voters of ``L`` through an exact 30-NN graph of ``embeddings`` (the app's path below 20k rows)."""
+    return nearest_voters(L, build_knn_graph(embeddings, n_neighbors=N_NEIGHBORS))
+
+
+# ------------------------------------------------------------------------------ held-out validation
+
+
+def held_out_group_scores(
+    L: np.ndarray,
+    y: np.ndarray,
+    embeddings: np.ndarray,
+    groups: np.ndarray,
+    *,
+    cardinality: int,
+    class_balance: Any,
+    **tune: Any,
+) -> dict[str, float]:
+    """Headline accuracy per setting when each group (e.g. a video) in turn is new rows, as the test split is.
+
+    For each group: the other groups are the support rows (their k-NN graph, their dev labels for tuning
+    with ``tune_pipeline``, their votes and embeddings for the label and end models); the group's rows are
+    then labelled through the new-row path and its dev rows scored.  Every setting's choice is made without
+    the held-out group's labels, so the figure is nested; pooled over all dev rows.
     """
-
-    setting: str
-    embedder: str
-    dev_fit: str
-    dev_acc: float
-    acc_kind: str
-    coverage: float
-    balance: str
-    thresholds: str = "-"
-    nested_acc: float = math.nan
-    extended: bool = False
-    per_lf: bool = False
-    order: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def dev_rows(y: np.ndarray) -> np.ndarray:
-    """Indices of the labeled rows."""
-    return np.flatnonzero(y != ABSTAIN)
+    correct = dict.fromkeys(PIPELINE_SETTINGS, 0)
+    n_dev = 0
+    for group in np.unique(groups):
+        support, held_out = np.flatnonzero(groups != group), np.flatnonzero(groups == group)
+        dev = y[held_out] != ABSTAIN
+        if not dev.any():
+            continue
+        nearest = graph_voters(L[support], embeddings[support])
+        choice = tune_pipeline(
+            L[support],
+            y[support],
+            nearest,
+            embeddings=embeddings[support],
+            cardinality=cardinality,
+            class_balance=class_balance,
+            cross_validate=False,
+            **tune,
+        )
+        for name, setting in choice.settings.items():
+            fitted = fit_pipeline(setting, L[support], embeddings[support], nearest, choice.class_balance, cardinality)
+            predicted = fitted.predict_new(L[held_out], embeddings[held_out])
+            correct[name] += int(np.count_nonzero(predicted.labels[dev] == y[held_out][dev]))
+        n_dev += int(dev.sum())
+    return {name: correct[name] / n_dev for name in PIPELINE_SETTINGS} if n_dev else {}
 
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Plain accuracy; nan on empty input."""
+    """Plain accuracy against labels known for every row (digits); nan on empty input."""
     return float(np.mean(y_true == y_pred)) if y_true.size else math.nan
 
 
-def coverage(L: np.ndarray) -> float:
-    """Fraction of rows on which at least one LF votes."""
-    return float((L != ABSTAIN).any(axis=1).mean()) if L.size else 0.0
+def headline(y: np.ndarray, prediction: Prediction) -> float:
+    """The headline accuracy of a :class:`Prediction` (its labels already follow the convention)."""
+    value = headline_accuracy(y, prediction.labels, prediction.covered).accuracy
+    return math.nan if value is None else value
 
 
-def outer_folds(y: np.ndarray, n_folds: int = CV_FOLDS, seed: int = OUTER_SEED) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified folds over the dev rows, as (train dev positions, test dev positions) into ``dev_rows(y)``."""
-    y_dev = y[dev_rows(y)]
-    counts = np.bincount(y_dev)
-    # Stratification needs every class in every fold: fewer folds when a class has few dev rows.
-    folds = int(min(n_folds, counts[counts > 0].min()))
-    if folds < 2 or np.count_nonzero(counts) < 2:
-        raise ValueError("Cross-validation needs at least two dev rows of each of at least two classes.")
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    return list(splitter.split(np.zeros(y_dev.size), y_dev))
+# ------------------------------------------------------------------------------------------------ table
 
 
-def hide(y: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """``y`` with the dev rows at ``positions`` (into ``dev_rows(y)``) unlabeled."""
-    hidden = y.copy()
-    hidden[dev_rows(y)[positions]] = ABSTAIN
-    return hidden
+def format_table(headers: Sequence[str], lines: Sequence[Sequence[Any]], numeric: Sequence[int] = ()) -> str:
+    """A fixed-width text table; floats printed with 3 decimals, None and NaN as ``-``."""
 
+    def cell(value: Any) -> str:
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return "-"
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
 
-def format_balance(balance: Any, class_names: Sequence[str], source: str) -> str:
-    """A short text for the class balance: the second class's share for two classes, else the source."""
-    values = np.asarray(balance, dtype=float)
-    if len(class_names) == 2 and values.shape == (2,):
-        return f"{class_names[1]} {values[1]:.2f} ({source})"
-    return f"{source} (min {values.min():.2f}, max {values.max():.2f})" if values.ndim == 1 else source
+    cells = [[cell(v) for v in line] for line in lines]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
 
-
-def format_thresholds(result: TuningResult) -> str:
-    """Shared threshold, or the per-LF ones with ``inf`` shown as ``off``."""
-    if not result.per_lf:
-        return f"shared {result.shared_threshold:.3f}"
-    return "per-LF " + " ".join("off" if not np.isfinite(t) else f"{t:.2f}" for t in result.thresholds)
-
-
-# ----------------------------------------------------------------------------------------------- untuned
-
-
-def untuned_row(
-    setting: str,
-    L: np.ndarray,
-    y: np.ndarray,
-    factory: ModelFactory,
-    class_balance: Any,
-    balance_text: str,
-    order: int,
-) -> Row:
-    """A setting without extension whose prior is fixed by hand or estimated without labels: plain dev accuracy."""
-    model = factory().fit(L, class_balance=class_balance)
-    rows = dev_rows(y)
-    balance = getattr(model, "class_balance_", None)
-    return Row(
-        setting=setting,
-        embedder="-",
-        dev_fit="nothing",
-        dev_acc=accuracy(y[rows], model.predict(L[rows])),
-        acc_kind="plain",
-        coverage=coverage(L),
-        balance=balance_text if balance is None else balance_text.format(balance=balance),
-        order=order,
-        extra={"model": model},
-    )
-
-
-def cv_balance_predictions(L: np.ndarray, y: np.ndarray, factory: ModelFactory, cardinality: int) -> np.ndarray:
-    """Held-out dev predictions with the class balance taken from the training folds' labels only."""
-    rows = dev_rows(y)
-    predictions = np.empty(rows.size, dtype=np.int64)
-    for _, test in outer_folds(y):
-        balance = class_balance_from_labels(hide(y, test), cardinality)
-        model = factory().fit(L, class_balance=balance)
-        predictions[test] = model.predict(L[rows[test]])
-    return predictions
-
-
-def dev_balance_row(
-    setting: str, L: np.ndarray, y: np.ndarray, factory: ModelFactory, class_names: Sequence[str], order: int
-) -> Row:
-    """A setting without extension whose prior is the dev-label frequency: balance cross-validated."""
-    cardinality = len(class_names)
-    rows = dev_rows(y)
-    balance = class_balance_from_labels(y, cardinality)
-    model = factory().fit(L, class_balance=balance)
-    return Row(
-        setting=setting,
-        embedder="-",
-        dev_fit="balance",
-        dev_acc=accuracy(y[rows], cv_balance_predictions(L, y, factory, cardinality)),
-        acc_kind="cv-bal",
-        coverage=coverage(L),
-        balance=format_balance(balance, class_names, "dev labels"),
-        order=order,
-        extra={"model": model, "plain_dev_acc": accuracy(y[rows], model.predict(L[rows]))},
-    )
-
-
-# ------------------------------------------------------------------------------------------------- tuned
-
-
-def _tuned_model(L: np.ndarray, y: np.ndarray, nearest: NearestVoters, cardinality: int, tune: dict[str, Any]):
-    """Tune on ``y``'s labels, then fit the label model as the app does; returns (result, L_ext, model)."""
-    result = tune_thresholds(L, y, nearest, cardinality, **tune)
-    L_ext = extend(L, thresholds=result.thresholds, nearest=nearest)
-    factory = tune.get("model_factory") or (lambda: TripletLabelModel(cardinality=cardinality))
-    balance = tune.get("class_balance")
-    balance = class_balance_from_labels(y, cardinality) if balance is None else balance
-    return result, L_ext, factory().fit(L_ext, class_balance=balance), balance
-
-
-def nested_cv_accuracy(
-    L: np.ndarray, y: np.ndarray, nearest: NearestVoters, cardinality: int, tune: dict[str, Any]
-) -> float:
-    """Accuracy on held-out dev folds of the whole procedure: tune thresholds (and balance) on the rest, predict.
-
-    The tuner's ``cv_score`` is computed with the class balance of *all* dev labels and is the better of
-    two cross-validated procedures (shared vs per-LF), so it is slightly optimistic; this figure is not.
-    """
-    rows = dev_rows(y)
-    predictions = np.empty(rows.size, dtype=np.int64)
-    for _, test in outer_folds(y):
-        _, L_ext, model, _ = _tuned_model(L, hide(y, test), nearest, cardinality, tune)
-        predictions[test] = model.predict(L_ext[rows[test]])
-    return accuracy(y[rows], predictions)
-
-
-def tuned_row(
-    setting: str,
-    embedder: str,
-    L: np.ndarray,
-    y: np.ndarray,
-    nearest: NearestVoters,
-    class_names: Sequence[str],
-    tune: dict[str, Any],
-    order: int,
-    nested: bool = True,
-) -> Row:
-    """Tune thresholds on the dev rows (``tune`` = keyword arguments of ``tune_thresholds``) and score it."""
-    cardinality = len(class_names)
-    result, L_ext, model, balance = _tuned_model(L, y, nearest, cardinality, tune)
-    nested_acc = nested_cv_accuracy(L, y, nearest, cardinality, tune) if nested else math.nan
-    if result.metric == "accuracy":
-        dev_acc, kind = result.cv_score, "cv"
-    else:  # cv_score is another metric: only the outer loop gives a cross-validated accuracy
-        if not nested:
-            nested_acc = nested_cv_accuracy(L, y, nearest, cardinality, tune)
-        dev_acc, kind = nested_acc, "nested"
-    source = "dev labels" if tune.get("class_balance") is None else str(tune["class_balance"])
-    if isinstance(tune.get("class_balance"), str):
-        balance = model.class_balance_  # "estimate": show what the model settled on
-    return Row(
-        setting=setting,
-        embedder=embedder,
-        dev_fit="thresh+bal" if tune.get("class_balance") is None else "thresholds",
-        dev_acc=dev_acc,
-        acc_kind=kind,
-        nested_acc=nested_acc,
-        coverage=coverage(L_ext),
-        balance=format_balance(balance, class_names, source),
-        thresholds=format_thresholds(result),
-        extended=True,
-        per_lf=result.per_lf,
-        order=order,
-        extra={"result": result, "model": model, "L_ext": L_ext},
-    )
-
-
-# ------------------------------------------------------------------------------------------ table, choice
-
-
-def selection_score(row: Row) -> float:
-    """The figure settings are ranked by: the nested CV accuracy when computed, else ``dev_acc``.
-
-    The tuner's ``cv_score`` is the better of two cross-validated scores (shared vs per-LF thresholds)
-    whenever per-LF tuning is tried, so it favours settings that make per-LF tuning win by a row or two;
-    the nested figure scores the whole procedure, that choice included, on labels it never saw.
-    """
-    return row.nested_acc if math.isfinite(row.nested_acc) else row.dev_acc
-
-
-def recommend(rows: Sequence[Row], default_embedder: str) -> Row:
-    """The extension setting with the highest cross-validated dev accuracy (:func:`selection_score`).
-
-    Ties go to the default embedder, then to a shared threshold, then to the setting tried first (the
-    library defaults come first in every script's list).
-    """
-    candidates = [r for r in rows if r.extended and math.isfinite(selection_score(r))]
-    if not candidates:
-        raise ValueError("No extension setting has a cross-validated dev accuracy to choose from.")
-    return min(
-        candidates,
-        key=lambda r: (-round(selection_score(r), 9), r.embedder != default_embedder, r.per_lf, r.order),
-    )
-
-
-def format_table(rows: Sequence[Row], extra_columns: Sequence[tuple[str, str]] = ()) -> str:
-    """A fixed-width text table of ``rows``; ``extra_columns`` = (header, key into ``row.extra``) for floats."""
-    headers = ["setting", "embedder", "fit on dev", "dev acc", "how", "nested", "coverage", "class balance"]
-    headers += [h for h, _ in extra_columns] + ["thresholds"]
-
-    def fmt(value: float) -> str:
-        return "-" if not math.isfinite(value) else f"{value:.3f}"
-
-    lines = []
-    for r in rows:
-        cells = [r.setting, r.embedder, r.dev_fit, fmt(r.dev_acc), r.acc_kind, fmt(r.nested_acc), fmt(r.coverage)]
-        cells += [r.balance] + [fmt(float(r.extra.get(key, math.nan))) for _, key in extra_columns] + [r.thresholds]
-        lines.append(cells)
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
-    numeric = {3, 5, 6} | {8 + i for i in range(len(extra_columns))}
-
-    def render(cells: Sequence[str]) -> str:
+    def render(row: Sequence[str]) -> str:
         return "  ".join(
-            c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
+            c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
 
-    out = [render(headers), "  ".join("-" * w for w in widths)]
-    out += [render(line) for line in lines]
-    return "\n".join(line.rstrip() for line in out)
-
-
-def majority_vote_factory(cardinality: int) -> ModelFactory:
-    """Factory of :class:`MajorityVote` (it accepts ``fit(L, class_balance=...)`` like the label model)."""
-    return lambda: MajorityVote(cardinality)
+    return "\n".join([render(headers), "  ".join("-" * w for w in widths), *(render(c) for c in cells)])

@@ -625,6 +625,7 @@ def tune_pipeline(
     passes: int = 1,
     n_folds: int = 5,
     end_model_max_rows: int = 20_000,
+    cross_validate: bool = True,
     model_factory: Callable[[], Any] | None = None,
     random_state: int = 0,
 ) -> PipelineChoice:
@@ -658,6 +659,10 @@ def tune_pipeline(
         As in :func:`tune_thresholds`; the outer folds use seed ``random_state + 1``.
     end_model_max_rows : int, default 20_000
         The end model is fitted on at most this many covered rows (a seeded sample) while tuning.
+    cross_validate : bool, default True
+        False skips the outer cross-validation, for a caller that validates the settings its own way (e.g.
+        ``bench/spam_quality.py`` holds out whole videos as new rows): every setting is still tuned on all dev
+        rows (``settings``), but none is scored, and the simplest setting is returned.
 
     Returns
     -------
@@ -731,7 +736,7 @@ def tune_pipeline(
         return _select_end_model(ev, rows, extension_on(rows), shared_indices)
 
     everything = np.arange(n_dev)
-    outer = _stratified_folds(ev.y_dev, n_folds, random_state + 1)
+    outer = _stratified_folds(ev.y_dev, n_folds, random_state + 1) if cross_validate else []
     cv_scores: dict[str, float | None] = dict.fromkeys(PIPELINE_SETTINGS)
     for name in settings if outer else []:
         held_out = np.empty(n_dev, dtype=np.int64)
@@ -762,7 +767,10 @@ def tune_pipeline(
                 winner = results[name]
         others = [cv_scores[n] for n in settings if n != winner.name]
         margin = float(winner.cv_score - max(others)) if others else None
-    message = _pipeline_message(winner, results, cv_scores, settings, n_dev, few, bool(outer), features is None)
+    if cross_validate:
+        message = _pipeline_message(winner, results, cv_scores, settings, n_dev, few, bool(outer), features is None)
+    else:
+        message = "Settings tuned on all dev rows but not cross-validated (cross_validate=False)."
     if few:
         winner = results[LABEL_MODEL]
     _, balance = ev.balance(everything)
