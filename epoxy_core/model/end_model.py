@@ -151,11 +151,11 @@ class EndModel(BaseEstimator):
 
     @staticmethod
     def _soft_label_pairs(
-        X: np.ndarray, proba: np.ndarray
+        X: np.ndarray, proba: np.ndarray, train: np.ndarray
     ) -> tuple[npt.NDArray[np.floating], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-        """Each row once per class it gives positive weight: (features, class, weight P(class))."""
-        row, label = np.nonzero(proba > 0)
-        return X[row], label.astype(np.int64), proba[row, label]
+        """Each training row once per class it gives positive weight: (features, class, weight P(class))."""
+        row, label = np.nonzero(proba[train] > 0)
+        return X[train[row]], label.astype(np.int64), proba[train[row], label]  # one gather, no X[train] copy
 
     def fit(self, X: Any, proba: Any, *, rows: Any = None) -> EndModel:
         """Fit on the soft labels of ``rows``.
@@ -188,7 +188,7 @@ class EndModel(BaseEstimator):
         if train.size == 0:
             raise ValueError("The end model needs at least one training row; no LF covers any row yet.")
         n_classes = probabilities.shape[1]
-        features, labels, weights = self._soft_label_pairs(X[train], probabilities[train])
+        features, labels, weights = self._soft_label_pairs(X, probabilities, train)
         present = np.unique(labels)
         self.n_classes_ = n_classes
         self.n_features_in_ = X.shape[1]
