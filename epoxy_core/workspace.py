@@ -429,9 +429,10 @@ class Workspace:
                 connection.execute(statement)
             if found is not None and found < 2:
                 self._migrate_to_2(connection)
-            connection.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
+            if found != SCHEMA_VERSION:  # written only when it changes: opening a workspace costs no disk flush
+                connection.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
 
     @staticmethod
     def _stored_schema_version(connection: sqlite3.Connection) -> int | None:
@@ -559,6 +560,7 @@ class Workspace:
             connection.execute("DELETE FROM projects WHERE id = ?", (project_id,))
         # Files go after the commit: a crash in between leaves an orphan folder (swept later), never a
         # project without files.
+        self._reached("project deleted")
         folder = self._project_folder(project_id)
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)
