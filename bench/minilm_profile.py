@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 
 from bench.embedders import load_corpus  # noqa: E402
 from epoxy_core.embed import onnx  # noqa: E402
-from epoxy_core.embed.base import embed_batched  # noqa: E402
+from epoxy_core.embed.base import _batches, embed_batched  # noqa: E402
 
 Embedder = onnx._OnnxEmbedder
 
@@ -61,6 +61,7 @@ def per_text_encode(e: Embedder, texts: list[str], batch_size: int = 64) -> np.n
         e.dim,
         encode=lambda chunk: [e.tokenizer.encode(t).ids for t in chunk],
         batch_size=batch_size,
+        max_batch_tokens=e.max_batch_tokens,
     )
 
 
@@ -68,6 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=600, help="texts per variant (default 600)")
     parser.add_argument("--repeats", type=int, default=1, help="timed runs per variant (best is kept)")
+    parser.add_argument("--only", default="", help="run only the variants whose label contains this text")
     args = parser.parse_args()
     corpus = load_corpus()
     name, texts = (
@@ -87,6 +89,7 @@ def main() -> None:
     def shipped(e: Embedder, batch_size: int = 64) -> Callable[[list[str]], np.ndarray]:
         return lambda t: e.embed(t, batch_size=batch_size)
 
+    plain = embedder(max_batch_tokens=None)  # fixed-size batches, as shipped before the token budget
     variants: list[tuple[str, Callable[[], Callable[[list[str]], np.ndarray]]]] = [
         ("intra-op threads 1", lambda: shipped(embedder(threads=1))),
         ("intra-op threads 4", lambda: shipped(embedder(threads=4))),
@@ -94,16 +97,37 @@ def main() -> None:
         ("graph optimisation: none", lambda: shipped(embedder(optimization="none"))),
         ("graph optimisation: basic", lambda: shipped(embedder(optimization="basic"))),
         ("graph optimisation: extended", lambda: shipped(embedder(optimization="extended"))),
-        ("batch size 16", lambda: shipped(base, 16)),
-        ("batch size 32", lambda: shipped(base, 32)),
-        ("batch size 128", lambda: shipped(base, 128)),
-        ("batch size 256", lambda: shipped(base, 256)),
-        ("no sorting (input order)", lambda: lambda t: unsorted(base, t)),
-        ("sorted by characters only", lambda: lambda t: chars_only(base, t)),
+        ("token budget 512 per batch", lambda: shipped(embedder(max_batch_tokens=512))),
+        ("token budget 2048 per batch", lambda: shipped(embedder(max_batch_tokens=2048))),
+        ("no token budget, batch size 64 (before)", lambda: shipped(plain, 64)),
+        ("no token budget, batch size 8", lambda: shipped(plain, 8)),
+        ("no token budget, batch size 16", lambda: shipped(plain, 16)),
+        ("no token budget, batch size 32", lambda: shipped(plain, 32)),
+        ("no token budget, batch size 128", lambda: shipped(plain, 128)),
+        ("no sorting (input order), batch 64", lambda: lambda t: unsorted(base, t)),
+        ("sorted by characters only, batch 64", lambda: lambda t: chars_only(base, t)),
         ("tokenizer: one encode() per text", lambda: lambda t: per_text_encode(base, t)),
     ]
-    reference = base.embed(texts[:32])  # warm up (first run allocates the arena)
-    del reference
+    variants = [(label, make) for label, make in variants if args.only in label]
+    base.embed(texts[:32])  # warm up (the first run allocates onnxruntime's memory arena)
+    # What batching costs independent of load: tokens the model runs (padding included) per real token.
+    sorted_tokens = np.sort(tokens)
+
+    def padded_ratio(batches: list[np.ndarray], lengths: np.ndarray) -> float:
+        return sum(int(lengths[b].max()) * b.size for b in batches) / tokens.sum()
+
+    everything = np.arange(tokens.size)
+    shipped_batches = _batches(sorted_tokens, everything, 64, base.max_batch_tokens)
+    print(
+        f"  shipped (at most 64 texts and {base.max_batch_tokens} padded tokens per batch): the model runs"
+        f" {padded_ratio(shipped_batches, sorted_tokens):.2f}x the real tokens"
+    )
+    for size in (8, 16, 32, 64, 128, 256):
+        fixed = _batches(sorted_tokens, everything, size, None)
+        print(
+            f"  fixed batches of {size:>3}: {padded_ratio(fixed, sorted_tokens):.2f}x the real tokens sorted,"
+            f" {padded_ratio(_batches(tokens, everything, size, None), tokens):.2f}x unsorted"
+        )
 
     def measure(run: Callable[[list[str]], np.ndarray]) -> tuple[float, float]:
         best_wall, best_cpu = float("inf"), float("inf")
@@ -127,7 +151,7 @@ def main() -> None:
 
     wall, cpu = measure(shipped(base))
     baselines.append(wall)
-    record("BASELINE shipped (2 threads, batch 64, sorted)", wall, cpu)
+    record("BASELINE shipped (2 threads, 64 / 1024 tokens)", wall, cpu)
     for i, (label, make) in enumerate(variants):
         run = make()
         run(texts[:16])  # warm this session up

@@ -135,6 +135,7 @@ def embed_batched(
     encode: Callable[[list[str]], Sequence[Sequence[int]]] | None = None,
     progress: ProgressCallback | None = None,
     batch_size: int = BATCH_SIZE,
+    max_batch_tokens: int | None = None,
     chunk_size: int = ENCODE_CHUNK,
 ) -> npt.NDArray[np.float32]:
     """Embed in batches of similar length, writing unit rows into one preallocated output in input order.
@@ -152,8 +153,14 @@ def embed_batched(
         batches are then formed by token count instead of character count.
     progress : callable, optional
         ``progress(done_rows, total_rows)`` after every batch.
-    batch_size, chunk_size : int
-        Items per ``run`` call; texts per ``encode`` call (only one chunk's tokens are held).
+    batch_size : int
+        At most this many items per ``run`` call.
+    max_batch_tokens : int, optional
+        Also at most this many padded tokens (items x the longest item) per ``run`` call, so
+        long texts go in small batches: a batch of 64 spanning 60 to 256 tokens would mostly
+        run padding, and attention grows with the square of the width.
+    chunk_size : int
+        Texts per ``encode`` call (only one chunk's tokens are held).
 
     Returns
     -------
@@ -173,8 +180,7 @@ def embed_batched(
         items: Sequence[Any] = chunk_texts if encode is None else encode(chunk_texts)
         lengths = np.fromiter((len(item) for item in items), dtype=np.int64, count=len(items))
         by_length = np.argsort(lengths, kind="stable")
-        for start in range(0, len(chunk), batch_size):
-            members = by_length[start : start + batch_size]
+        for members in _batches(lengths[by_length], by_length, batch_size, max_batch_tokens):
             block = np.asarray(run([items[m] for m in members]))
             if block.shape != (members.size, dim):
                 raise ValueError(f"The model returned shape {block.shape} for a batch of {members.size} texts.")
@@ -182,3 +188,28 @@ def embed_batched(
             done += members.size
             _call_progress(progress, done, n)
     return out
+
+
+def _batches(
+    sorted_lengths: npt.NDArray[np.int64],
+    members: npt.NDArray[np.int64],
+    batch_size: int,
+    max_batch_tokens: int | None,
+) -> list[npt.NDArray[np.int64]]:
+    """Cut ``members`` (in ascending length order) into batches of at most ``batch_size`` items and,
+    if given, at most ``max_batch_tokens`` padded tokens (a batch pads to its last, longest item).
+
+    >>> [b.tolist() for b in _batches(np.array([1, 2, 3, 8, 9]), np.arange(5), 3, 16)]
+    [[0, 1, 2], [3], [4]]
+    """
+    if max_batch_tokens is None:
+        return [members[i : i + batch_size] for i in range(0, members.size, batch_size)]
+    batches, start = [], 0
+    while start < members.size:
+        # Items x width never shrinks along ascending lengths, so the batches that fit are a prefix.
+        end = min(start + batch_size, members.size)
+        padded = np.maximum(sorted_lengths[start:end], 1) * np.arange(1, end - start + 1)
+        count = max(1, int(np.count_nonzero(padded <= max_batch_tokens)))
+        batches.append(members[start : start + count])
+        start += count
+    return batches

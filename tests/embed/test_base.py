@@ -72,3 +72,19 @@ def test_a_model_returning_the_wrong_shape_is_an_error():
 def test_empty_input_gives_an_empty_matrix_without_calling_the_model():
     out = embed_batched([], lambda batch: pytest.fail("called"), 7)
     assert out.shape == (0, 7) and out.dtype == np.float32
+
+
+def test_a_token_budget_puts_long_texts_in_small_batches():
+    texts = ["a"] * 6 + ["b" * 50] * 3
+    sizes: list[int] = []
+
+    def run(batch):
+        sizes.append(len(batch))
+        return np.ones((len(batch), 2))
+
+    embed_batched(texts, run, 2, encode=lambda chunk: [[0] * len(t) for t in chunk], batch_size=4, max_batch_tokens=100)
+    # Six 1-token texts: batches of at most 4; 50-token texts: two fit in 100 padded tokens.
+    assert sizes == [4, 2, 2, 1]
+    sizes.clear()
+    embed_batched(["x" * 500], run, 2, encode=lambda chunk: [[0] * len(t) for t in chunk], max_batch_tokens=100)
+    assert sizes == [1]  # a text longer than the budget still runs, alone
