@@ -114,6 +114,10 @@ _TABLES = (
         saved_at   TEXT NOT NULL,
         PRIMARY KEY (project_id, kind)
     )""",
+    """CREATE TABLE IF NOT EXISTS deleted_projects (   -- v2: whose leftover folders a sweep may remove
+        id         INTEGER PRIMARY KEY,
+        deleted_at TEXT NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS hand_labels (
         project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
         rows_key   TEXT NOT NULL,                      -- the dataset rows the label belongs to
@@ -367,9 +371,10 @@ class Workspace:
                 f"folder {self.folder} exists and is writable (EPOXY_DATA_DIR) and that the disk is healthy."
             )
         return WorkspaceError(
-            f"The workspace database {self.path} is damaged or not a SQLite file ({text}). Move it aside "
-            f"(for example rename it to workspace.sqlite3.damaged) and open Epoxy Studio again to start a fresh "
-            f"workspace; the dataset files under {self.projects_folder} are left untouched."
+            f"The workspace database {self.path} is damaged or not a SQLite file ({text}). Move it aside, with "
+            "its -wal and -shm files if present (for example into a folder named 'damaged'), and open Epoxy Studio "
+            f"again to start a fresh workspace. The dataset files under {self.projects_folder} are kept; the new "
+            "workspace does not use them, so upload your tables again."
         )
 
     @contextmanager
@@ -429,10 +434,26 @@ class Workspace:
                 connection.execute(statement)
             if found is not None and found < 2:
                 self._migrate_to_2(connection)
+            self._skip_existing_folders(connection)
             if found != SCHEMA_VERSION:  # written only when it changes: opening a workspace costs no disk flush
                 connection.execute(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
+
+    def _skip_existing_folders(self, connection: sqlite3.Connection) -> None:
+        """Make new project ids start above every ``project-<id>`` folder already on disk.
+
+        A database moved aside (damaged, or replaced by hand) leaves its projects' folders behind; a fresh
+        database would otherwise hand their ids, and so their folders and files, to new projects.
+        """
+        ids = [int(folder.name[8:]) for folder in self.projects_folder.glob("project-*") if folder.name[8:].isdigit()]
+        if not ids:
+            return
+        row = connection.execute("SELECT seq FROM sqlite_sequence WHERE name = 'projects'").fetchone()
+        if row is None:
+            connection.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('projects', ?)", (max(ids),))
+        elif int(row[0]) < max(ids):
+            connection.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'projects'", (max(ids),))
 
     @staticmethod
     def _stored_schema_version(connection: sqlite3.Connection) -> int | None:
@@ -469,7 +490,8 @@ class Workspace:
     def integrity_problems(self) -> list[str]:
         """Problems found by SQLite's integrity check and in the dataset files; empty when all is well.
 
-        Every dataset the database points to must exist, and no unreferenced dataset file may be left.
+        Every dataset the database points to must exist, and no project of this database may hold an
+        unreferenced dataset file or an abandoned temporary file, nor a deleted project a folder.
         """
         problems: list[str] = []
         with self._connect() as connection:
@@ -477,14 +499,24 @@ class Workspace:
             if result != ["ok"]:
                 problems.extend(f"database: {line}" for line in result)
             referenced = connection.execute("SELECT project_id, file FROM datasets").fetchall()
+            project_ids = {int(row[0]) for row in connection.execute("SELECT id FROM projects")}
+            deleted = {int(row[0]) for row in connection.execute("SELECT id FROM deleted_projects")}
         names = {(int(project_id), file) for project_id, file in referenced}
         for project_id, file in sorted(names):
             if not (self.projects_folder / f"project-{project_id}" / file).is_file():
                 problems.append(f"project {project_id}: dataset file {file} is missing")
-        for folder in sorted(self.projects_folder.glob("project-*")):
+        for project_id in sorted(project_ids | deleted):
+            folder = self.projects_folder / f"project-{project_id}"
+            if not folder.is_dir():
+                continue
+            if project_id in deleted:
+                problems.append(f"{folder.name}: folder of a deleted project")
+                continue
             for path in sorted(folder.iterdir()):
-                if _DATASET_FILE.fullmatch(path.name) and (int(folder.name[8:]), path.name) not in names:
+                if _DATASET_FILE.fullmatch(path.name) and (project_id, path.name) not in names:
                     problems.append(f"{folder.name}: unreferenced file {path.name}")
+                elif _TEMPORARY_FILE.fullmatch(path.name) and _is_abandoned(path):
+                    problems.append(f"{folder.name}: abandoned temporary file {path.name}")
         return problems
 
     # ------------------------------------------------------------------ paths
@@ -558,6 +590,7 @@ class Workspace:
         with self._transaction("project") as connection:
             project_id = self._project_id(connection, name)
             connection.execute("DELETE FROM projects WHERE id = ?", (project_id,))
+            connection.execute("INSERT INTO deleted_projects (id, deleted_at) VALUES (?, ?)", (project_id, _now()))
         # Files go after the commit: a crash in between leaves an orphan folder (swept later), never a
         # project without files.
         self._reached("project deleted")
@@ -742,19 +775,21 @@ class Workspace:
         """Remove what a killed or interrupted save left behind, under the write lock.
 
         That is: dataset files no dataset row points to, temporary files whose writer is gone, and the
-        folders of deleted projects.  Every file a transaction references is placed while that
-        transaction holds the write lock, so nothing in use can be removed here.
+        folders of projects this database deleted.  Every file a transaction references is placed while that
+        transaction holds the write lock, so nothing in use can be removed here.  Folders this database
+        knows nothing about (left by a database moved aside) are never touched.
         """
         with self._transaction("sweep") as connection:
             referenced = {(int(p), f) for p, f in connection.execute("SELECT project_id, file FROM datasets")}
             project_ids = {int(row[0]) for row in connection.execute("SELECT id FROM projects")}
+            deleted = {int(row[0]) for row in connection.execute("SELECT id FROM deleted_projects")}
             for folder in self.projects_folder.glob("project-*"):
-                try:
-                    project_id = int(folder.name[len("project-") :])
-                except ValueError:
+                if not folder.name[8:].isdigit():
                     continue
-                if project_id not in project_ids:
+                project_id = int(folder.name[8:])
+                if project_id in deleted:
                     shutil.rmtree(folder, ignore_errors=True)
+                if project_id not in project_ids:
                     continue
                 for path in folder.iterdir():
                     if _DATASET_FILE.fullmatch(path.name) and (project_id, path.name) not in referenced:

@@ -498,9 +498,54 @@ def test_leftovers_of_an_interrupted_save_are_swept(workspace: Workspace) -> Non
     temporary.write_bytes(b"PAR1 half")
     other = folder / "embeddings.npy"  # files of other modules are never touched
     other.write_bytes(b"x")
-    assert workspace.integrity_problems() == [f"{folder.name}: unreferenced file {stray.name}"]
+    assert workspace.integrity_problems() == [
+        f"{folder.name}: abandoned temporary file {temporary.name}",
+        f"{folder.name}: unreferenced file {stray.name}",
+    ]
     Workspace(workspace.root)
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         ["embeddings.npy", f"dataset-{prepare_dataset(FRAME, SPEC).content_hash}.parquet"]
     )
     assert workspace.integrity_problems() == []
+
+
+def test_a_temporary_file_being_written_is_not_swept(workspace: Workspace) -> None:
+    folder = workspace.project_dir("spam")
+    path, handle = Workspace._write_temporary(FRAME, folder)  # locked, as while another session writes it
+    try:
+        Workspace(workspace.root)
+        assert path.exists() and workspace.integrity_problems() == []
+    finally:
+        handle.close()
+    Workspace(workspace.root)
+    assert not path.exists(), "once its writer is gone, it is swept"
+
+
+def test_a_damaged_database_gives_a_message_a_user_can_act_on(workspace: Workspace) -> None:
+    workspace.save_lfs("spam", LFS)
+    with sqlite3.connect(workspace.path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = workspace.path.read_bytes()
+    workspace.path.write_bytes(raw[: len(raw) // 2])  # a truncated file: pages missing
+    for call in (
+        lambda: Workspace(workspace.root),
+        lambda: workspace.load_lfs("spam"),
+        lambda: workspace.list_projects(),
+    ):
+        with pytest.raises(
+            WorkspaceError, match=r"is damaged or not a SQLite file \(database disk image is malformed\)"
+        ):
+            call()
+
+
+def test_a_fresh_database_never_reuses_the_folders_of_a_moved_aside_one(workspace: Workspace) -> None:
+    workspace.save_dataset("spam", FRAME, SPEC, "spam.csv")
+    old_folder = workspace.project_dir("spam")
+    old_files = sorted(old_folder.iterdir())
+    for suffix in ("", "-wal", "-shm"):  # what the damaged-database message tells the user to do
+        Path(f"{workspace.path}{suffix}").unlink(missing_ok=True)
+    fresh = Workspace(workspace.root)
+    fresh.create_project("new")
+    assert fresh.project_dir("new") != old_folder
+    assert sorted(old_folder.iterdir()) == old_files, "the old dataset files are kept"
+    assert fresh.integrity_problems() == []
