@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from epoxy_core._cells import is_missing
+from epoxy_core._cells import cell_to_text, is_missing
 from epoxy_core.labels import ABSTAIN, Labels
 
 __all__ = ["DEFAULT_MISSING_LABELS", "Dataset", "DatasetSpec", "frame_hash", "prepare_dataset"]
@@ -240,7 +240,7 @@ def prepare_dataset(df: pd.DataFrame, spec: DatasetSpec) -> Dataset:
     if len(df.index) == 0:
         raise ValueError("The table has no rows.")
 
-    texts = [_cell_to_text(value) for value in df[spec.text_column].tolist()]
+    texts = [cell_to_text(value) for value in df[spec.text_column].tolist()]
     if not any(text.strip() for text in texts):
         raise ValueError(f"The text column '{spec.text_column}' is empty in every row; choose the column with text.")
 
@@ -267,7 +267,7 @@ def prepare_dataset(df: pd.DataFrame, spec: DatasetSpec) -> Dataset:
         split = np.full(len(texts), "train", dtype=object)
     else:
         split = np.array(
-            [_cell_to_text(value).strip() or "train" for value in df[spec.split_column].tolist()], dtype=object
+            [cell_to_text(value).strip() or "train" for value in df[spec.split_column].tolist()], dtype=object
         )
     digest = hashlib.sha256()
     digest.update(frame_hash(df).encode())
@@ -281,12 +281,6 @@ def prepare_dataset(df: pd.DataFrame, spec: DatasetSpec) -> Dataset:
         split=split,
         content_hash=digest.hexdigest()[:32],
     )
-
-
-def _cell_to_text(value: Any) -> str:
-    if is_missing(value):
-        return ""
-    return value if isinstance(value, str) else str(value)
 
 
 def _label_key(value: Any, missing: set[str] | frozenset[str] = frozenset()) -> str | None:
