@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import resource
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -54,9 +55,21 @@ class PartitionResult:
 
 
 def peak_rss_bytes() -> int:
-    """The peak resident memory of this process so far (Linux reports kilobytes, macOS bytes)."""
+    """The peak resident memory of this process so far, in bytes.
+
+    Linux's ``VmHWM`` (the high-water mark of this process's own memory).  ``getrusage``'s ``ru_maxrss`` is
+    only the fallback: Linux carries it over ``fork`` and ``exec``, so a worker process spawned by a big
+    parent would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if os.uname().sysname == "Darwin" else peak * 1024)
+    return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
 def _manifest_key(path: Path) -> str:
