@@ -46,9 +46,9 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
-import inspect
 import json
 import math
 import os
@@ -66,17 +66,18 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from epoxy_core._cells import is_missing
+from epoxy_core._cells import cell_to_text
 from epoxy_core.embed import EmbeddingSource, embed_texts, embedder_fingerprint
 from epoxy_core.export import labels_arrow, labels_table
 from epoxy_core.extension import extend_new_rows, nearest_voters_for_new_rows, thresholds_array
 from epoxy_core.labels import ABSTAIN, LabelMatrix, check_label_matrix
-from epoxy_core.lf import BaseLF, apply_lfs, lfs_from_json, lfs_to_json
+from epoxy_core.lf import BaseLF, SimilarityLF, apply_lfs, lfs_from_json, lfs_to_json
 from epoxy_core.model import LabelModel
 from epoxy_core.model.end_model import EndModel
 from epoxy_core.neighbors import prepare_embeddings
 
 __all__ = [
+    "BUNDLE_FILES",
     "BUNDLE_FORMAT",
     "BUNDLE_VERSION",
     "DEFAULT_MAX_VOTERS_PER_LF",
@@ -121,7 +122,9 @@ PROBE_TEXTS: tuple[str, ...] = (
 _MAX_JSON_BYTES = 64 * 2**20
 _FILE_NAME = re.compile(r"^[a-z_]+\.(json|npz)$")
 _ARRAY_TAG = "__ndarray__"
-_FILES = ("bundle.json", "label_model.npz", "end_model.npz", "support.npz", "probe.npz")
+_FILES = ("bundle.json", "label_model.npz", "end_model.npz", "support.npz", "probe.npz", "similarity.npz")
+BUNDLE_FILES: tuple[str, ...] = ("manifest.json", *_FILES)
+"""Every file a bundle folder can hold (``end_model.npz`` and ``similarity.npz`` are optional)."""
 
 
 class BundleError(ValueError):
@@ -175,7 +178,7 @@ def portable_embedder(source: EmbeddingSource | Mapping[str, Any] | str) -> Embe
 
 def _texts_of(column: pd.Series) -> list[str]:
     """A text column as strings, missing cells as "" (the conversion :func:`prepare_dataset` applies)."""
-    return ["" if is_missing(v) else v if isinstance(v, str) else str(v) for v in column.tolist()]
+    return [cell_to_text(v) for v in column.tolist()]
 
 
 # ---------------------------------------------------------------------------------------------- support set
@@ -343,6 +346,7 @@ class Bundle:
     support: SupportSet
     probe: npt.NDArray[np.float32]
     metric: str = "cosine"
+    examples: dict[int, npt.NDArray[np.float32]] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     _embedder_checked: bool = field(default=False, repr=False)
@@ -413,12 +417,42 @@ class Bundle:
         return column
 
     def _apply(self, df: pd.DataFrame, text_column: str, embeddings: np.ndarray) -> LabelMatrix:
-        kwargs: dict[str, Any] = {}
-        if "embeddings" in inspect.signature(apply_lfs).parameters:  # similarity LFs read the rows' vectors
-            kwargs["embeddings"] = embeddings
-        if "embed" in inspect.signature(apply_lfs).parameters:
-            kwargs["embed"] = self.embed
-        return apply_lfs(self.lfs, df, text_column, cardinality=self.cardinality, **kwargs)
+        """The LFs' own votes on new rows.
+
+        A similarity LF's example *rows* are rows of the project, not of ``df``: their vectors are stored in
+        the bundle and appended after the new rows, and the LF is pointed at them (its own code then compares
+        every new row with the project's examples, exactly as in the project).
+        """
+        if not self.examples:
+            return apply_lfs(
+                self.lfs, df, text_column, cardinality=self.cardinality, embeddings=embeddings, embed=self.embed
+            )
+        n = len(df)
+        plain = [j for j in range(len(self.lfs)) if j not in self.examples]
+        L = np.full((n, len(self.lfs)), ABSTAIN, dtype=np.int16)
+        if plain:
+            L[:, plain] = apply_lfs(
+                [self.lfs[j] for j in plain],
+                df,
+                text_column,
+                cardinality=self.cardinality,
+                embeddings=embeddings,
+                embed=self.embed,
+            )
+        for j, vectors in self.examples.items():
+            k = vectors.shape[0]
+            lf = dataclasses.replace(self.lfs[j], rows=tuple(range(n, n + k)))
+            both = np.vstack([embeddings, vectors]) if n else vectors
+            votes = apply_lfs(
+                [lf],
+                pd.DataFrame(index=pd.RangeIndex(n + k)),
+                text_column,
+                cardinality=self.cardinality,
+                embeddings=both,
+                embed=self.embed,
+            )
+            L[:, j] = votes[:n, 0]
+        return check_label_matrix(L, self.cardinality)
 
     def extend(self, L: Any, embeddings: Any) -> LabelMatrix:
         """Extend new rows' votes ``L`` from the support set at the bundle's thresholds.
@@ -771,6 +805,14 @@ def save_bundle(
         "support.npz": {"embeddings": support.embeddings, "votes": support.votes, "rows": support.rows},
         "probe.npz": {"embeddings": probe},
     }
+    examples = {
+        f"lf_{j}": np.ascontiguousarray(prepare_embeddings(embeddings, metric)[list(lf.rows)])
+        for j, lf in enumerate(lf_list)
+        if isinstance(lf, SimilarityLF) and lf.rows
+    }
+    if examples:
+        # A similarity LF's example rows are project rows: new data cannot point at them, so their vectors travel.
+        files["similarity.npz"] = examples
     if end_model is not None:
         em_arrays: dict[str, np.ndarray] = {}
         document["end_model"] = _split_arrays(end_model.to_params(), em_arrays, "")
@@ -1029,6 +1071,16 @@ def _build(document: dict[str, Any], arrays: dict[str, dict[str, np.ndarray]], f
             raise BundleError(f"The bundle's end model cannot be rebuilt here: {error}") from None
         if end_model.n_classes_ != cardinality or end_model.n_features_in_ != probe.shape[1]:
             raise BundleIntegrityError("The end model does not match the bundle's classes or embedding dimension.")
+    examples: dict[int, np.ndarray] = {}
+    for key, vectors in arrays.get("similarity.npz", {}).items():
+        j = int(key[3:]) if re.fullmatch(r"lf_\d{1,4}", key) else -1
+        lf = lfs[j] if 0 <= j < n_lfs else None
+        if not isinstance(lf, SimilarityLF) or vectors.shape != (len(lf.rows), probe.shape[1]):
+            raise BundleIntegrityError(f"similarity.npz: {key!r} does not match a similarity LF's example rows.")
+        examples[j] = np.ascontiguousarray(vectors, dtype=np.float32)
+    missing = [lf.name for lf in lfs if isinstance(lf, SimilarityLF) and lf.rows and lfs.index(lf) not in examples]
+    if missing:
+        raise BundleIntegrityError(f"The bundle misses the example rows of similarity LF {missing[0]!r}.")
     info = document.get("info") or {}
     if not isinstance(info, dict):
         raise BundleIntegrityError("bundle.json: info must be an object.")
@@ -1043,6 +1095,7 @@ def _build(document: dict[str, Any], arrays: dict[str, dict[str, np.ndarray]], f
         support=support,
         probe=probe,
         metric=metric,
+        examples=examples,
         info={**info, "created": document.get("created")},
         path=folder,
     )

@@ -4,16 +4,18 @@
 
 1. validate the table (:func:`~epoxy_core.data.prepare_dataset`), embed the text column and build the k-NN
    graph (exact below 20k rows, PyNNDescent above);
-2. apply the LFs and find every LF's nearest voter for every row (exact: the graph, then a search of the
-   LF's voters where the graph lists none);
-3. choose thresholds on the dev labels when there are any (the Q engineer's
-   :func:`epoxy_core.tuning.tune_pipeline`, which also decides whether the end model helps and its ``C``;
-   :func:`~epoxy_core.tuning.tune_thresholds` where that is not available), else use ``threshold``;
-4. fit the label model on the extended votes, then the end model on the covered rows' embeddings with the
-   label model's probabilities as soft labels.
+2. apply the enabled LFs and find every LF's *exact* nearest voter for every row, through
+   :class:`~epoxy_core.session.LabelingSession` (``refine="sync"``), the object the results page uses;
+3. choose the pipeline on the dev labels when there are at least :data:`MIN_DEV_LABELS_TO_TUNE`:
+   :func:`epoxy_core.tuning.tune_pipeline` (label model / + extension / + end model, thresholds, the end
+   model's ``C``, by nested cross-validation), else every LF at ``threshold``;
+4. the label model on the extended votes, then the end model on the covered rows' embeddings with the label
+   model's probabilities as soft labels.
 
-The result keeps every intermediate array, gives the in-project labels (:meth:`FittedProject.labels_table`)
-and writes a bundle (:meth:`FittedProject.save_bundle`) that labels new rows the same way.
+LF sets with similarity LFs go through the same steps as library calls (the session applies LFs without the
+rows' embeddings, which those LFs need).  The result keeps every intermediate array, gives the in-project
+labels (:meth:`FittedProject.labels_table`) and writes a bundle (:meth:`FittedProject.save_bundle`) that labels
+new rows the same way.
 """
 
 from __future__ import annotations
@@ -35,10 +37,11 @@ from epoxy_core.embed import EmbeddingSource, embed_source, embed_texts
 from epoxy_core.export import labels_table
 from epoxy_core.extension import NearestVoters, extend, nearest_voters
 from epoxy_core.labels import ABSTAIN, LabelMatrix
-from epoxy_core.lf import BaseLF, apply_lfs
+from epoxy_core.lf import BaseLF, apply_lfs, enabled_lfs
 from epoxy_core.model import LabelModel, TripletLabelModel, resolve_class_balance
 from epoxy_core.model.end_model import EndModel
 from epoxy_core.neighbors import KNNGraph, build_knn_graph
+from epoxy_core.session import LabelingSession
 from epoxy_core.settings import DEFAULT_CLASS_BALANCE_MODE, DEFAULT_N_NEIGHBORS, DEFAULT_THRESHOLD
 
 __all__ = ["MIN_DEV_LABELS_TO_TUNE", "FittedProject", "fit_project"]
@@ -159,82 +162,155 @@ class FittedProject:
         )
 
 
-def _apply(lfs: Sequence[BaseLF], dataset: Dataset, embeddings: np.ndarray, embed: Callable[..., Any]) -> LabelMatrix:
-    import inspect
+def _summary(choice: Any, end_model: bool) -> dict[str, Any]:
+    """A JSON-able record of a :class:`~epoxy_core.tuning.PipelineChoice` (kept in the bundle)."""
+    return {
+        "method": "tune_pipeline",
+        "setting": str(choice.setting),
+        "n_dev": int(choice.n_dev),
+        "per_lf": bool(choice.per_lf),
+        "use_extension": bool(choice.use_extension),
+        "use_end_model": bool(choice.use_end_model) and end_model,
+        "end_model_C": None if choice.end_model_C is None else float(choice.end_model_C),
+        "cv_scores": {str(k): (None if v is None else float(v)) for k, v in choice.cv_scores.items()},
+        "few_labels": bool(choice.few_labels),
+        "message": str(choice.message),
+        "convention": str(choice.convention),
+    }
 
-    kwargs: dict[str, Any] = {}
-    parameters = inspect.signature(apply_lfs).parameters
-    if "embeddings" in parameters:  # similarity LFs read the rows' vectors
-        kwargs["embeddings"] = embeddings
-    if "embed" in parameters:
-        kwargs["embed"] = embed
-    return apply_lfs(lfs, dataset.df, dataset.spec.text_column, cardinality=dataset.cardinality, **kwargs)
+
+@dataclass(frozen=True)
+class _Settings:
+    default: float
+    class_balance: Any
+    end_model: bool
+    tune: bool
 
 
-def _tune(
-    L: LabelMatrix,
-    dataset: Dataset,
-    nearest: NearestVoters,
-    embeddings: np.ndarray,
-    class_balance: Any,
-    default_threshold: float,
-    end_model: bool,
-) -> tuple[np.ndarray, bool, float, Any, dict[str, Any]]:
-    """Thresholds, whether to use the end model, its C, the class balance, and a summary of how they were chosen."""
-    balance = resolve_class_balance(class_balance, dataset.y, dataset.cardinality)
-    m = L.shape[1]
+@dataclass(frozen=True)
+class _Fit:
+    L: LabelMatrix
+    nearest: NearestVoters
+    thresholds: npt.NDArray[np.float64]
+    L_extended: LabelMatrix
+    label_model: LabelModel
+    label_model_proba: npt.NDArray[np.float64]
+    end_model: EndModel | None
+    end_model_proba: npt.NDArray[np.float64] | None
+    tuning: dict[str, Any]
+
+
+def _untuned(dataset: Dataset, settings: _Settings) -> dict[str, Any]:
     n_dev = int(dataset.dev_mask.sum())
-    if n_dev < MIN_DEV_LABELS_TO_TUNE or m == 0:
-        why = f"{n_dev} dev labels (< {MIN_DEV_LABELS_TO_TUNE})" if m else "no LFs"
-        return (
-            np.full(m, default_threshold),
-            end_model,
-            1.0,
-            balance,
-            {"method": "fixed", "n_dev": n_dev, "message": f"Not tuned: {why}; threshold {default_threshold}."},
-        )
-    from epoxy_core import tuning
+    why = f"{n_dev} dev labels (< {MIN_DEV_LABELS_TO_TUNE})" if n_dev < MIN_DEV_LABELS_TO_TUNE else "tuning off"
+    return {"method": "fixed", "n_dev": n_dev, "message": f"Not tuned ({why}): threshold {settings.default}."}
 
-    tune_pipeline = getattr(tuning, "tune_pipeline", None)
-    if tune_pipeline is not None:
+
+def _fit_with_session(
+    dataset: Dataset,
+    lfs: list[BaseLF],
+    embeddings: np.ndarray,
+    graph: KNNGraph,
+    settings: _Settings,
+    say: StepCallback,
+) -> _Fit:
+    """The app's loop through :class:`~epoxy_core.session.LabelingSession`, as the results page runs it."""
+    # refine="sync": the exact nearest voters at once (a bundle's new-row extension is exact too);
+    # settle_seconds=0: nobody is dragging a slider here.
+    session = LabelingSession(
+        dataset, embeddings, graph, refine="sync", end_model=settings.end_model, settle_seconds=0.0
+    )
+    try:
+        say(f"Applying {len(lfs)} LFs and finding their nearest voters")
+        report = session.set_lfs(lfs)
+        if report.problems:
+            name, problem = next(iter(report.problems.items()))
+            raise ValueError(f"LF {name!r} does not fit the data: {problem}")
+        thresholds, balance, use_end_model, C = np.full(len(lfs), settings.default), settings.class_balance, True, 1.0
+        tuning = _untuned(dataset, settings)
+        if settings.tune:
+            say(f"Tuning on {int(dataset.dev_mask.sum())} dev labels (nested cross-validation)")
+            choice = session.tune(class_balance=settings.class_balance, pipeline=True)
+            thresholds, balance = np.asarray(choice.thresholds, dtype=np.float64), choice.class_balance
+            use_end_model, C = bool(choice.use_end_model), float(choice.end_model_C or 1.0)
+            tuning = _summary(choice, settings.end_model)
+        say("Fitting the label model")
+        results = session.results(list(thresholds), class_balance=balance)
+        L, nearest = session.nearest(wait=True)
+        end_model = end_model_proba = None
+        if settings.end_model and use_end_model and results.covered.any():
+            say(f"Fitting the end model on {int(results.covered.sum()):,} covered rows (C = {C:g})")
+            session.end_model_C = C
+            state = session.end_model(results, wait=True)
+            if state.status != "ready":
+                raise ValueError(f"The end model could not be fitted: {state.error}")
+            end_model, end_model_proba = state.model, state.proba
+        return _Fit(
+            L,
+            nearest,
+            results.thresholds,
+            results.L_extended,
+            results.label_model,
+            results.proba,
+            end_model,
+            end_model_proba,
+            tuning,
+        )
+    finally:
+        session.close()
+
+
+def _fit_with_library(
+    dataset: Dataset,
+    lfs: list[BaseLF],
+    embeddings: np.ndarray,
+    graph: KNNGraph,
+    source: EmbeddingSource,
+    settings: _Settings,
+    say: StepCallback,
+) -> _Fit:
+    """The same loop by library calls, for LF sets the session cannot apply (similarity LFs)."""
+    from epoxy_core.tuning import tune_pipeline
+
+    say(f"Applying {len(lfs)} LFs")
+    model = source.model
+    L = apply_lfs(
+        lfs,
+        dataset.df,
+        dataset.spec.text_column,
+        cardinality=dataset.cardinality,
+        embeddings=embeddings,
+        embed=lambda texts: embed_texts(list(texts), model=model),
+    )
+    say("Finding each LF's nearest voters")
+    nearest = nearest_voters(L, graph)  # exact: the graph, then a search of the LF's voters
+    thresholds, use_end_model, C = np.full(len(lfs), settings.default), True, 1.0
+    balance = resolve_class_balance(settings.class_balance, dataset.y, dataset.cardinality)
+    tuning = _untuned(dataset, settings)
+    if settings.tune:
+        say(f"Tuning on {int(dataset.dev_mask.sum())} dev labels (nested cross-validation)")
         choice = tune_pipeline(
             L,
             dataset.y,
             nearest,
-            embeddings=embeddings if end_model else None,
+            embeddings=embeddings if settings.end_model else None,
             cardinality=dataset.cardinality,
-            class_balance=class_balance,
+            class_balance=settings.class_balance,
         )
-        use_end_model = bool(choice.use_end_model) and end_model
-        C = float(choice.end_model_C) if choice.end_model_C is not None else 1.0
-        summary = {
-            "method": "tune_pipeline",
-            "setting": str(choice.setting),
-            "n_dev": int(choice.n_dev),
-            "per_lf": bool(choice.per_lf),
-            "use_extension": bool(choice.use_extension),
-            "use_end_model": use_end_model,
-            "end_model_C": C,
-            "cv_scores": {str(k): (None if v is None else float(v)) for k, v in choice.cv_scores.items()},
-            "few_labels": bool(choice.few_labels),
-            "message": str(choice.message),
-            "convention": str(choice.convention),
-        }
-        return np.asarray(choice.thresholds, dtype=np.float64), use_end_model, C, choice.class_balance, summary
-    result = tuning.tune_thresholds(L, dataset.y, nearest, cardinality=dataset.cardinality, class_balance=balance)
-    summary = {
-        "method": "tune_thresholds",
-        "n_dev": int(result.n_dev),
-        "per_lf": bool(result.per_lf),
-        "cv_score": float(result.cv_score),
-        "no_extension_score": float(result.no_extension_score),
-        "message": (
-            f"Thresholds tuned on {result.n_dev} dev labels ({'per LF' if result.per_lf else 'shared'}), "
-            f"cross-validated {result.metric} {result.cv_score:.3f} (no extension {result.no_extension_score:.3f}); "
-            "end model with C = 1 (tune_pipeline, which chooses C, is not available)."
-        ),
-    }
-    return np.asarray(result.thresholds, dtype=np.float64), end_model, 1.0, balance, summary
+        thresholds, balance = np.asarray(choice.thresholds, dtype=np.float64), choice.class_balance
+        use_end_model, C = bool(choice.use_end_model), float(choice.end_model_C or 1.0)
+        tuning = _summary(choice, settings.end_model)
+    say("Fitting the label model")
+    L_extended = extend(L, thresholds=thresholds, nearest=nearest)
+    label_model = TripletLabelModel(cardinality=dataset.cardinality).fit(L_extended, class_balance=balance)
+    proba = label_model.predict_proba(L_extended)
+    covered = (L_extended != ABSTAIN).any(axis=1)
+    end_model = end_model_proba = None
+    if settings.end_model and use_end_model and covered.any():
+        say(f"Fitting the end model on {int(covered.sum()):,} covered rows (C = {C:g})")
+        end_model = EndModel(C=C).fit(embeddings, proba, rows=covered)
+        end_model_proba = end_model.predict_proba(embeddings)
+    return _Fit(L, nearest, thresholds, L_extended, label_model, proba, end_model, end_model_proba, tuning)
 
 
 def fit_project(
@@ -261,7 +337,7 @@ def fit_project(
     spec : DatasetSpec
         Text column, optional label column (its labeled rows are the dev set) and class names.
     lfs : sequence of BaseLF
-        The LF set (all of it is applied; filter with :func:`~epoxy_core.lf.enabled_lfs` first).
+        The LF set; the enabled LFs are applied (and saved in the bundle), as in the app.
     embedder : EmbeddingSource or str, default "wordllama"
         A text model a bundle can carry (:func:`~epoxy_core.bundle.portable_embedder`).
     n_neighbors : int, default 30
@@ -290,58 +366,41 @@ def fit_project(
     """
     say = step or (lambda message: None)
     source = portable_embedder(embedder)
-    lf_list = list(lfs)
+    lf_list = enabled_lfs(lfs)
     if not lf_list:
-        raise ValueError("The LF set is empty: write at least one LF.")
+        raise ValueError("The LF set has no enabled LF: write (or switch on) at least one.")
     dataset = prepare_dataset(df, spec)
 
     say(f"Embedding {len(dataset):,} rows with {source.label}")
     embeddings = embed_source(source, dataset.df, dataset.texts, npy_dir=data_dir() / "uploads", progress=progress)
     say(f"Building the k-NN graph ({n_neighbors} neighbours)")
     graph = build_knn_graph(embeddings, n_neighbors=n_neighbors, method=graph_method)
-    say(f"Applying {len(lf_list)} LFs")
-    model = source.model
-    L = _apply(lf_list, dataset, embeddings, lambda texts: embed_texts(list(texts), model=model))
-    say("Finding each LF's nearest voters")
-    nearest = nearest_voters(L, graph)
-
-    default = math.inf if threshold is None else float(threshold)
-    if tune:
-        say("Tuning on the dev labels")
-        thresholds, use_end_model, C, balance, tuning = _tune(
-            L, dataset, nearest, embeddings, class_balance, default, end_model
-        )
+    settings = _Settings(
+        default=math.inf if threshold is None else float(threshold),
+        class_balance=class_balance,
+        end_model=end_model,
+        tune=tune and int(dataset.dev_mask.sum()) >= MIN_DEV_LABELS_TO_TUNE,
+    )
+    if any(getattr(lf, "needs_embeddings", False) for lf in lf_list):
+        # LabelingSession applies LFs without the rows' embeddings, which similarity LFs need: library steps.
+        fit = _fit_with_library(dataset, lf_list, embeddings, graph, source, settings, say)
     else:
-        thresholds, use_end_model, C = np.full(L.shape[1], default), end_model, 1.0
-        balance = resolve_class_balance(class_balance, dataset.y, dataset.cardinality)
-        tuning = {"method": "fixed", "n_dev": int(dataset.dev_mask.sum()), "message": f"Threshold {default}."}
-    log.info("%s", tuning["message"])
-
-    say("Fitting the label model")
-    L_extended = extend(L, thresholds=thresholds, nearest=nearest)
-    label_model = TripletLabelModel(cardinality=dataset.cardinality).fit(L_extended, class_balance=balance)
-    label_model_proba = label_model.predict_proba(L_extended)
-    covered = (L_extended != ABSTAIN).any(axis=1)
-    fitted_end_model = None
-    end_model_proba = None
-    if use_end_model and covered.any():
-        say(f"Fitting the end model on {int(covered.sum()):,} covered rows")
-        fitted_end_model = EndModel(C=C).fit(embeddings, label_model_proba, rows=covered)
-        end_model_proba = fitted_end_model.predict_proba(embeddings)
+        fit = _fit_with_session(dataset, lf_list, embeddings, graph, settings, say)
+    log.info("%s", fit.tuning["message"])
     return FittedProject(
         dataset=dataset,
         lfs=lf_list,
         embedder=source,
         embeddings=embeddings,
         graph=graph,
-        L=L,
-        nearest=nearest,
-        thresholds=np.asarray(thresholds, dtype=np.float64),
-        L_extended=L_extended,
-        class_balance=np.asarray(label_model.class_balance_, dtype=np.float64),
-        label_model=label_model,
-        label_model_proba=label_model_proba,
-        end_model=fitted_end_model,
-        end_model_proba=end_model_proba,
-        tuning=tuning,
+        L=fit.L,
+        nearest=fit.nearest,
+        thresholds=np.asarray(fit.thresholds, dtype=np.float64),
+        L_extended=fit.L_extended,
+        class_balance=np.asarray(fit.label_model.class_balance_, dtype=np.float64),
+        label_model=fit.label_model,
+        label_model_proba=fit.label_model_proba,
+        end_model=fit.end_model,
+        end_model_proba=fit.end_model_proba,
+        tuning=fit.tuning,
     )

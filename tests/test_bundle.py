@@ -24,6 +24,7 @@ from epoxy_core.bundle import (
 from epoxy_core.data import DatasetSpec
 from epoxy_core.fitting import fit_project
 from epoxy_core.labels import ABSTAIN
+from epoxy_core.lf import LookupLF, SimilarityLF
 from tests.batch._data import CLASS_NAMES, comments, lfs
 
 pytestmark = pytest.mark.slow  # fits WordLlama pipelines (a few seconds per module)
@@ -31,10 +32,19 @@ pytestmark = pytest.mark.slow  # fits WordLlama pipelines (a few seconds per mod
 SPEC = DatasetSpec("text", "label", class_names=CLASS_NAMES)
 
 
+def _lfs() -> list:
+    """The shared LF set plus the data-only kinds: a lookup list and "rows like these" (example rows and a text)."""
+    return [
+        *lfs(),
+        LookupLF("giveaway words", 1, terms=["giveaways", "gift cards", "free stuff"]),
+        SimilarityLF("like these", 0, 0.8, rows=[1, 3], texts=["what a beautiful voice"]),
+    ]
+
+
 @pytest.fixture(scope="module")
 def project():
     """A fitted project (exact graph: 400 rows), thresholds fixed so extension adds votes."""
-    return fit_project(comments(), SPEC, lfs(), threshold=0.6, tune=False, class_balance="dev labels")
+    return fit_project(comments(), SPEC, _lfs(), threshold=0.6, tune=False, class_balance="dev labels")
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +166,7 @@ def test_missing_or_unexpected_files_are_refused(copy, tmp_path):
 def test_a_forged_pickle_is_never_unpickled(copy):
     # A consistent forgery (checksum recomputed) holding an object array: refused, never unpickled.
     with open(copy / "support.npz", "wb") as handle:
-        np.savez(handle, embeddings=np.array([object()], dtype=object), votes=np.zeros((1, 5)), rows=np.zeros(1))
+        np.savez(handle, embeddings=np.array([object()], dtype=object), votes=np.zeros((1, 7)), rows=np.zeros(1))
     _rewrite_manifest(copy, "support.npz")
     with pytest.raises(BundleIntegrityError, match="cannot be read as numeric arrays"):
         load_bundle(copy)
