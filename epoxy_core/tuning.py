@@ -286,7 +286,7 @@ class _Evaluator:
         self.L, self.nearest, self.cardinality, self.factory, self.grid = L, nearest, cardinality, factory, grid
         self.metric, self.embeddings, self.C_grid = metric, embeddings, tuple(float(c) for c in C_grid)
         self.end_model_max_rows, self.random_state = end_model_max_rows, random_state
-        self.class_balance = class_balance
+        self.class_balance = DEFAULT_CLASS_BALANCE if class_balance is None else class_balance
         self.dev_rows = np.flatnonzero(y != ABSTAIN)
         self.y_dev = y[self.dev_rows]
         self.m = L.shape[1]
@@ -524,7 +524,7 @@ def tune_thresholds(
         Scored on all dev rows, uncovered ones labelled by the prior (the headline convention).
     n_folds : int, default 5
         Folds of the cross-validation (fewer when a class has fewer dev rows).
-    class_balance : {"dev labels", "estimate", "uniform"} or array-like, default DEFAULT_CLASS_BALANCE
+    class_balance : {"dev labels", "estimate", "uniform"}, array-like or None, default DEFAULT_CLASS_BALANCE
         The label model's prior (:func:`epoxy_core.model.resolve_class_balance`).  ``"dev labels"`` is
         recomputed inside each fold from the labels that fold may see.
     per_lf : bool, default True

@@ -200,6 +200,18 @@ def test_dev_label_balance_is_resolved_from_the_dev_labels():
     np.testing.assert_allclose(choice.class_balance, resolve_class_balance("dev labels", y, 2))
 
 
+def test_none_class_balance_means_the_library_default():
+    L, nearest = one_sided_lfs(Y, {(0, 1): 0.9, (0, 0): 0.4, (1, 0): 0.9, (1, 1): 0.4})
+    default = tune_thresholds(L, Y, nearest, cardinality=2)
+    unset = tune_thresholds(L, Y, nearest, cardinality=2, class_balance=None)
+    np.testing.assert_array_equal(unset.thresholds, default.thresholds)
+    assert (unset.cv_score, unset.fitted_score, unset.message) == (
+        default.cv_score,
+        default.fitted_score,
+        default.message,
+    )
+
+
 def test_deterministic():
     L, nearest = one_sided_lfs(Y, {(0, 1): 0.9, (0, 0): 0.5, (1, 0): 0.5, (1, 1): 0.9})
     rng = np.random.default_rng(0)
