@@ -1,52 +1,51 @@
-"""Benchmark the interactive loop of Epoxy Studio: threshold changes and LF edits at 10k-1M rows.
+"""Benchmark the interactive loop THROUGH THE SESSION OBJECT at d = 384: LF edit, threshold change, end model.
 
-What a user does in the app, and what this script times (median over ``--repeats`` runs, one untimed
-warm-up run first, ``gc.collect()`` before each run):
+Run from the project root (each command < 10 min and < 6 GB on the 2-core machine)::
 
-(a) **threshold change**: ``extend(L, thresholds=new, nearest=nearest)`` + ``TripletLabelModel().fit``
-    (class balance fixed before timing, from 200 dev labels) + ``predict_proba`` + ``lf_summary``.
-(b) **edit one keyword LF**: build the edited ``KeywordLF`` and ``apply`` it, ``Extender.update(L_new)``
-    (nearest voters recomputed for the changed column only), then everything in (a).
+    .venv/bin/python bench/interactive_loop.py                       # 10k and 100k rows (~6-9 min under load)
+    .venv/bin/python bench/interactive_loop.py --sizes 1000000       # 1M rows (cluster-local graph, ~6 GB)
+    .venv/bin/python bench/interactive_loop.py --sizes 10000 --repeats 3   # quick look
 
-Peak memory: ``tracemalloc`` peak of one extra (a) and one extra (b) run (traced separately, so that
-tracing does not slow the timed runs), and the process's max RSS (``resource.getrusage``).
+What is timed (median of ``--repeats`` runs after one untimed warm-up), every figure beside an exact
+reference measured in the same run, with the load average printed beside the figures:
 
-An exact Epoxy-style reference is timed on the same kind of data: for every LF, the dense similarity of
-every row to every row the LF voted on (``embeddings @ embeddings[voted].T``, argmax), followed by the
-same extend + fit + predict_proba + summary.  Both its "one LF edited" (dense recompute of that LF only,
-LF application included as in (b)) and its full preprocess (all LFs) are timed.  Ratios printed:
-reference one-LF edit / ours (b) (the speed-up target uses this one), and reference full preprocess /
-ours (a) and / ours (b).
+- **LF edit** (the target: <= 150 ms at 100k): ``session.set_lfs(lfs with one keyword LF edited)`` then
+  ``session.results(thresholds)``.  The edited LF is applied and its nearest voters searched graph-first
+  (graph gather, then multi-hop for rows with no voter among their 30 neighbours); the exact answer is
+  refined in a background thread (timed separately: "exact refinement").  Reference: the exact Epoxy
+  recompute of that LF (dense similarity of every row to the LF's voted rows) + extend + label model +
+  summary, on the same data.
+- **nearest voters of the edited LF alone**: graph-first, the library's exact ``nearest_voters`` (graph +
+  exact search beyond it), and the dense reference; agreement of each with the dense answer at thresholds
+  0.5, 0.7 and 0.9 (share of rows whose extended vote is the same).
+- **threshold change** (target <= 30 ms at 100k, <= 300 ms at 1M): ``session.results(new thresholds)`` on
+  fixed LFs; reference: the same extend + fit + predict_proba + summary + metrics done by plain library calls.
+- **end model**: background fit time (``session.end_model(res, wait=True)``), and the threshold change
+  measured *while* that fit runs (it must not block).
+- **weighing the exact alternatives**: the share of the dense (row, voter) pairs an IVF partition with exact
+  cosine bounds would still have to compute, with a perfect visiting order (a lower bound of its cost).
+- memory: process RSS now and its peak (sizes run in ascending order, so the peak is cumulative).
 
-Data are synthetic and seeded: clustered unit vectors, binary labels correlated with clusters, and short
-texts whose words correlate with the class (per-cluster word preferences), so keyword LFs are meaningful
-and votes cluster in embedding space.  Graphs: exact below 20,000 rows and PyNNDescent above, as
-``build_knn_graph(method="auto")`` chooses; above ``--approx-graph-above`` rows a real graph is too slow
-to build in a benchmark, so a cluster-local approximate graph is used instead (see
-:func:`cluster_local_graph`), and the output says so.
-
-Run from the project root (about 5-10 minutes on 2 cores, most of it data generation and graph builds)::
-
-    .venv/bin/python bench/interactive_loop.py
-    .venv/bin/python bench/interactive_loop.py --sizes 10000 --repeats 3 --ref-sizes 10000   # quick look
+Data are synthetic and seeded: clustered unit vectors in 384 dimensions, binary labels correlated with
+clusters, and short texts whose words correlate with the class, so keyword LFs are meaningful and votes
+cluster in embedding space.  Graphs: exact below 20,000 rows and PyNNDescent above (cached on disk by
+``cached_knn_graph``, so a second run reopens it); above ``--approx-graph-above`` rows a cluster-local
+approximate graph stands in (see :func:`cluster_local_graph`), and the output says so.
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import gc
-import io
 import os
 import platform
-import pstats
 import resource
 import statistics
 import sys
+import threading
 import time
-import tracemalloc
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,17 +56,20 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from epoxy_core.analysis import lf_summary
-from epoxy_core.extension import Extender, NearestVoters, extend, nearest_voters
+from epoxy_core.data import DatasetSpec, prepare_dataset
+from epoxy_core.extension import NearestVoters, extend, nearest_voters
 from epoxy_core.labels import ABSTAIN
-from epoxy_core.lf import BaseLF, KeywordLF, RegexLF, apply_lfs
-from epoxy_core.model import TripletLabelModel, class_balance_from_labels
-from epoxy_core.neighbors import KNNGraph, build_knn_graph, resolve_method, warm_up_jit
+from epoxy_core.lf import BaseLF, KeywordLF, RegexLF
+from epoxy_core.metrics import compare_models, label_model_metrics
+from epoxy_core.model import MajorityVote, TripletLabelModel, class_balance_from_labels
+from epoxy_core.neighbors import KNNGraph, cached_knn_graph, resolve_method
+from epoxy_core.session import LabelingSession, _one_blas_thread
 
 # ------------------------------------------------------------------------------------------------
 # Settings of the synthetic data (printed in the output)
 # ------------------------------------------------------------------------------------------------
 N_CLUSTERS = 200
-DIM = 64
+DIM = 384
 NOISE = 0.6  # norm of a row's offset from its unit cluster centre: same-cluster cosine ~ 1 / (1 + 0.36)
 N_NEIGHBORS = 30
 WORDS_PER_CLASS = 20  # class-1 words p00..p19, class-0 words n00..n19
@@ -78,14 +80,15 @@ WORD_PREFERENCE_ALPHA = 0.3  # Dirichlet concentration of each cluster's prefere
 MIN_WORDS, MAX_WORDS = 4, 8
 # Keywords per LF for the 9 keyword LFs of each class (18 of the 20 class words); words 18-19 go to a regex.
 KEYWORD_COUNTS = (1, 1, 2, 2, 2, 2, 2, 3, 3)
-EDITED_LF = 0  # the keyword LF that (b) edits
+EDITED_LF = 0  # the keyword LF that an edit changes
+AGREEMENT_THRESHOLDS = (0.5, 0.7, 0.9)
+N_DEV = 200
 
-TARGET_B_MS, TARGET_B_ROWS = 150.0, 100_000
-TARGET_A_MS, TARGET_A_ROWS = 300.0, 1_000_000
-TARGET_SPEEDUP, TARGET_SPEEDUP_ROWS = 5.0, 20_000
+TARGET_EDIT_MS, TARGET_EDIT_ROWS = 150.0, 100_000
+TARGET_SPEEDUP = 30.0
+TARGET_THRESHOLD_MS = {100_000: 30.0, 1_000_000: 300.0}
 
-# Dense blocks of the reference search: 16M float32 cells (64 MB), the same budget as the engine's fallback,
-# so the comparison is not skewed by one side paging through gigabytes.
+# Dense blocks of the reference search: 16M float32 cells (64 MB), the same budget as the engine's search.
 _REFERENCE_BLOCK_CELLS = 16 * 2**20
 
 
@@ -183,8 +186,8 @@ def cluster_local_graph(
     Similarities are the real cosine similarities of those rows, sorted in descending order, so every
     consumer sees a valid :class:`KNNGraph`.  It is *not* a nearest-neighbour graph (neighbours are random
     cluster mates, not the closest ones); it stands in where building a real graph would dominate the
-    benchmark.  Threshold changes (a) do not read the graph at all.  The graph carries no embeddings,
-    so extension on it is graph-only (no exact fallback).
+    benchmark.  Threshold changes do not read the graph at all; the embeddings are attached so an LF edit
+    runs the same graph-first search as on a real graph.
     """
     rng = np.random.default_rng(seed)
     n = embeddings.shape[0]
@@ -209,7 +212,7 @@ def cluster_local_graph(
     order_desc = np.argsort(-similarities, axis=1, kind="stable")
     indices = np.take_along_axis(indices, order_desc, axis=1)
     similarities = np.take_along_axis(similarities, order_desc, axis=1)
-    return KNNGraph(indices, similarities, metric="cosine", method="cluster-local approximation", embeddings=None)
+    return KNNGraph(indices, similarities, metric="cosine", method="cluster-local", embeddings=embeddings)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -252,233 +255,97 @@ def reference_nearest(L: np.ndarray, embeddings: npt.NDArray[np.float32]) -> Nea
 
 
 # ------------------------------------------------------------------------------------------------
-# Timing helpers
+# Helpers
 # ------------------------------------------------------------------------------------------------
-@dataclass
-class Timings:
-    """Wall-clock seconds of each timed run, total and per phase."""
-
-    total: list[float] = field(default_factory=list)
-    phases: dict[str, list[float]] = field(default_factory=dict)
-
-    def median_ms(self) -> float:
-        return 1000 * statistics.median(self.total)
-
-    def phase_medians_ms(self) -> dict[str, float]:
-        return {name: 1000 * statistics.median(values) for name, values in self.phases.items()}
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-class Clock:
-    """Split one run into named phases with ``perf_counter`` (negligible overhead next to the work)."""
-
-    def __init__(self) -> None:
-        self.start = self.last = time.perf_counter()
-        self.phases: dict[str, float] = {}
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.phases[name] = self.phases.get(name, 0.0) + now - self.last
-        self.last = now
-
-    def total(self) -> float:
-        return self.last - self.start
-
-
-def run_timed(step: Callable[[int], Clock], repeats: int, first_run: int = 0) -> Timings:
-    """One untimed warm-up run of ``step``, then ``repeats`` timed runs; ``step(i)`` gets a fresh run number."""
-    step(first_run)
-    timings = Timings()
-    for i in range(repeats):
-        gc.collect()
-        clock = step(first_run + 1 + i)
-        timings.total.append(clock.total())
-        for name, seconds in clock.phases.items():
-            timings.phases.setdefault(name, []).append(seconds)
-    return timings
-
-
-def traced_peak_mb(step: Callable[[], Any]) -> float:
-    """Peak of Python-traced memory (numpy included) allocated during ``step()``, above what was live before."""
-    gc.collect()
-    tracemalloc.start()
+def rss_mb() -> float:
+    """Current resident set size (Linux /proc), in MB."""
     try:
-        baseline = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        step()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    return (peak - baseline) / 2**20
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
 
 
-def max_rss_mb() -> float:
-    """The process's max resident set size so far (Linux reports KiB, macOS bytes)."""
+def peak_rss_mb() -> float:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 2**20 if sys.platform == "darwin" else rss / 1024
 
 
-def profile_report(step: Callable[[], Any], runs: int = 3, top: int = 14) -> str:
-    """cProfile ``step`` over a few runs; top functions by own time, and engine functions by cumulative time."""
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(runs):
-        step()
-    profiler.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    out.write(f"    -- top {top} by own time (tottime), {runs} runs --\n")
-    stats.sort_stats("tottime").print_stats(top)
-    out.write("    -- epoxy_core functions by cumulative time --\n")
-    stats.sort_stats("cumulative").print_stats("epoxy_core", top)
-    lines = [line for line in out.getvalue().splitlines() if line.strip()]
-    return "\n".join("    " + line for line in lines if not line.lstrip().startswith(("Ordered by", "List reduced")))
+def timed(step: Callable[[int], Any], repeats: int, warm_up: bool = True) -> list[float]:
+    """One untimed warm-up, then ``repeats`` timed runs (seconds); ``step(run)`` gets a fresh run number.
+
+    ``warm_up=False`` for steps of seconds that need none (dense BLAS searches).
+    """
+    if warm_up:
+        step(0)
+    seconds = []
+    for run in range(1, repeats + 1):
+        gc.collect()
+        start = time.perf_counter()
+        step(run)
+        seconds.append(time.perf_counter() - start)
+    return seconds
 
 
-# ------------------------------------------------------------------------------------------------
-# The two interactive steps
-# ------------------------------------------------------------------------------------------------
-def threshold_sets(n_lfs: int, count: int, seed: int = 1) -> list[npt.NDArray[np.float64]]:
-    """Per-LF thresholds for each run, all different, in the range users move sliders over."""
+def ms(seconds: list[float]) -> float:
+    return 1000 * statistics.median(seconds)
+
+
+def agreement(index, similarity, votes, ref_similarity, ref_vote, threshold) -> float:
+    """Share of rows whose extended vote at ``threshold`` equals the dense reference's."""
+    ours = np.where(similarity >= threshold, np.where(index >= 0, votes[np.maximum(index, 0)], ABSTAIN), ABSTAIN)
+    exact = np.where(ref_similarity >= threshold, ref_vote, ABSTAIN)
+    return float((ours == exact).mean())
+
+
+def ivf_pair_share(
+    embeddings: np.ndarray, votes: np.ndarray, rows: np.ndarray, best: np.ndarray, floor: float, seed: int = 0
+) -> float:
+    """Share of dense (row, voter) pairs an exact-bound IVF still computes, visiting in the best order.
+
+    Spherical k-means with sqrt(n) clusters (10 iterations on a sample); a voter v in cluster b can be
+    skipped for row q only if cos(angle(q, c_b) - angle(v, c_b)) < max(best(q), floor), the exact cosine
+    bound; ``best`` is the true nearest-voter similarity (a perfect order knows it from the start).
+    """
     rng = np.random.default_rng(seed)
-    return [rng.uniform(0.6, 0.95, n_lfs) for _ in range(count)]
-
-
-@dataclass
-class Session:
-    """Everything the app holds between interactions for one dataset."""
-
-    data: Dataset
-    graph: KNNGraph
-    L: np.ndarray
-    extender: Extender
-    class_balance: np.ndarray
-    thresholds: list[npt.NDArray[np.float64]]
-
-
-def step_threshold(session: Session, run: int) -> Clock:
-    """(a): a threshold change on fixed LFs."""
-    clock = Clock()
-    nearest = session.extender.nearest_
-    thresholds = session.thresholds[run % len(session.thresholds)]
-    L_ext = extend(session.L, thresholds=thresholds, nearest=nearest)
-    clock.lap("extend")
-    model = TripletLabelModel().fit(L_ext, class_balance=session.class_balance)
-    clock.lap("fit")
-    model.predict_proba(L_ext)
-    clock.lap("predict_proba")
-    lf_summary(session.L, L_ext, model=model)
-    clock.lap("lf_summary")
-    return clock
-
-
-def step_edit(session: Session, run: int) -> Clock:
-    """(b): edit one keyword LF (a keyword list never used before), then (a) at fixed thresholds."""
-    clock = Clock()
-    votes = edited_lf(run).apply(session.data.df, "text")
-    L_new = session.L.copy()
-    L_new[:, EDITED_LF] = votes
-    clock.lap("apply LF")
-    extender = session.extender.update(L_new)
-    if extender.last_recomputed_ != [EDITED_LF]:
-        raise RuntimeError(f"Expected only LF {EDITED_LF} to be recomputed, got {extender.last_recomputed_}.")
-    clock.lap("Extender.update")
-    L_ext = extender.extend(session.thresholds[0])
-    clock.lap("extend")
-    model = TripletLabelModel().fit(L_ext, class_balance=session.class_balance)
-    clock.lap("fit")
-    model.predict_proba(L_ext)
-    clock.lap("predict_proba")
-    lf_summary(L_new, L_ext, model=model)
-    clock.lap("lf_summary")
-    return clock
-
-
-def step_reference(
-    clock: Clock,
-    L: np.ndarray,
-    embeddings: npt.NDArray[np.float32],
-    nearest: NearestVoters,
-    lfs_to_recompute: list[int],
-    thresholds: npt.NDArray[np.float64],
-    balance: npt.NDArray[np.float64],
-) -> Clock:
-    """The reference after an edit: dense nearest voters of ``lfs_to_recompute``, then extend + fit + summary."""
-    if len(lfs_to_recompute) == L.shape[1]:
-        nearest = reference_nearest(L, embeddings)
-    else:
-        index, similarity, vote = nearest.index.copy(), nearest.similarity.copy(), nearest.vote.copy()
-        for j in lfs_to_recompute:
-            index[:, j], similarity[:, j], vote[:, j] = reference_nearest_column(
-                np.ascontiguousarray(L[:, j]), embeddings
-            )
-        nearest = NearestVoters(index, similarity, vote)
-    clock.lap("nearest (dense)")
-    L_ext = extend(L, thresholds=thresholds, nearest=nearest)
-    model = TripletLabelModel().fit(L_ext, class_balance=balance)
-    model.predict_proba(L_ext)
-    lf_summary(L, L_ext, model=model)
-    clock.lap("extend+fit+predict+summary")
-    return clock
+    n = embeddings.shape[0]
+    n_clusters = max(2, int(np.sqrt(n)))
+    sample = embeddings[rng.choice(n, min(n, 40 * n_clusters), replace=False)]
+    centres = sample[rng.choice(sample.shape[0], n_clusters, replace=False)].copy()
+    for _ in range(10):
+        assign = (sample @ centres.T).argmax(axis=1)
+        sums = np.zeros_like(centres)
+        np.add.at(sums, assign, sample)
+        norms = np.linalg.norm(sums, axis=1)
+        sums[norms == 0] = sample[rng.choice(sample.shape[0], int((norms == 0).sum()))]
+        centres = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+    voters = np.flatnonzero(votes != ABSTAIN)
+    voter_sims = embeddings[voters] @ centres.T
+    voter_cluster = voter_sims.argmax(axis=1)
+    voter_cos = voter_sims[np.arange(voters.size), voter_cluster]
+    s = (embeddings[rows] @ centres.T)[:, voter_cluster]  # (rows, voters): cos(q, centre of v's cluster)
+    c = voter_cos[None, :]
+    bound = np.where(s >= c, 1.0, s * c + np.sqrt(np.maximum(0.0, (1 - s * s) * (1 - c * c))))
+    needed = bound >= np.maximum(best, floor)[:, None]
+    return float(needed.mean())
 
 
 # ------------------------------------------------------------------------------------------------
-# One dataset size
+# One size
 # ------------------------------------------------------------------------------------------------
 @dataclass
 class SizeResult:
     n: int
     graph_kind: str
-    fallback: str
-    data_s: float
-    apply_s: float
     graph_s: float
-    nearest_all_s: float
-    coverage: tuple[float, float, float]
-    extended_coverage: float
-    a: Timings
-    b: Timings
-    a_peak_mb: float
-    b_peak_mb: float
-    rss_mb: float
-    session: Session | None = None
-    profile: str = ""
-    fallback_rows: list[str] = field(default_factory=list)
-
-
-FALLBACK_SETTINGS: tuple[tuple[str, float | None, bool], ...] = (
-    ("defaults (min_similarity=None)", None, True),
-    ("min_similarity=0.7", 0.7, True),
-    ("min_similarity=0.8", 0.8, True),
-    ("exact_fallback=False", None, False),
-)
-
-
-def fallback_diagnostics(session: Session, repeats: int = 3) -> list[str]:
-    """Where (b)'s nearest-voter time goes: rows the exact fallback searches, and its cost under other settings.
-
-    Times ``nearest_voters`` on the edited LF's column alone (what ``Extender.update`` runs), median of
-    ``repeats``, for the library defaults and a few alternatives.
-    """
-    graph = session.graph
-    votes = edited_lf(N_NEUTRAL * N_NEUTRAL).apply(session.data.df, "text")[:, None]
-    voted = votes[:, 0] != ABSTAIN
-    first_voted = voted[graph.indices].any(axis=1)
-    searched = ~voted & ~first_voted
-    kth = graph.similarities[:, -1]
-    rows = [
-        f"edited LF: {voted.sum():,} voters ({voted.mean():.1%}); abstaining rows with no voter among the "
-        f"{graph.n_neighbors} neighbours (searched exactly by default): {searched.sum():,} ({searched.mean():.1%}); "
-        f"of those, k-th neighbour similarity >= 0.7: {(searched & (kth >= 0.7)).mean():.1%} of rows, "
-        f">= 0.8: {(searched & (kth >= 0.8)).mean():.1%} of rows"
-    ]
-    for label, min_similarity, exact in FALLBACK_SETTINGS:
-        seconds = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            nearest_voters(votes, graph, min_similarity=min_similarity, exact_fallback=exact)
-            seconds.append(time.perf_counter() - start)
-        rows.append(f"nearest_voters(edited column), {label:<32} {1000 * statistics.median(seconds):>8.0f} ms")
-    return rows
+    figures: dict[str, Any]
 
 
 def build_graph(data: Dataset, approx_above: int) -> tuple[KNNGraph, str, float]:
@@ -486,124 +353,219 @@ def build_graph(data: Dataset, approx_above: int) -> tuple[KNNGraph, str, float]
     start = time.perf_counter()
     if n > approx_above:
         graph = cluster_local_graph(data.embeddings, data.cluster, N_NEIGHBORS)
-        kind = "cluster-local approx. (no embeddings)"
+        kind = "cluster-local approximation"
     else:
-        graph = build_knn_graph(data.embeddings, n_neighbors=N_NEIGHBORS)
-        kind = f"{resolve_method(n)} (build_knn_graph auto)"
+        graph = cached_knn_graph(data.embeddings, n_neighbors=N_NEIGHBORS)
+        kind = f"{resolve_method(n)} (cached_knn_graph)"
     return graph, kind, time.perf_counter() - start
 
 
+def reference_results(L, nearest, thresholds, balance, data_y, class_names, names) -> None:
+    """What the page needs after a change, by plain library calls (the reference of the session's work).
+
+    Run with one BLAS thread, as the session runs it, so the ratio compares the work, not the threading.
+    """
+    with _one_blas_thread():
+        _reference_results(L, nearest, thresholds, balance, data_y, class_names, names)
+
+
+def _reference_results(L, nearest, thresholds, balance, data_y, class_names, names) -> None:
+    L_ext = extend(L, thresholds=thresholds, nearest=nearest)
+    model = TripletLabelModel().fit(L_ext, class_balance=balance)
+    proba = model.predict_proba(L_ext)
+    covered = (L_ext != ABSTAIN).any(axis=1)
+    lf_summary(L, L_extended=L_ext, names=names, y=data_y, model=model, class_names=class_names)
+    majority = MajorityVote().fit(L_ext, class_balance=balance)
+    metrics = {
+        "label model": label_model_metrics(data_y, proba=proba, class_names=class_names, abstain_mask=~covered),
+        "majority vote": label_model_metrics(
+            data_y, proba=majority.predict_proba(L_ext), class_names=class_names, abstain_mask=~covered
+        ),
+    }
+    compare_models(metrics)
+
+
 def run_size(n: int, args: argparse.Namespace) -> SizeResult:
-    print(f"\n== {n:,} rows ==", flush=True)
+    print(f"\n== {n:,} rows x {DIM} dims ==  (load average {load()})", flush=True)
+    figures: dict[str, Any] = {}
     start = time.perf_counter()
     data = make_dataset(n, seed=args.seed)
-    data_s = time.perf_counter() - start
-    lfs = make_lfs()
-    if lfs[EDITED_LF].name != edited_lf(0).name:  # keep edited_lf() in step with make_lfs()
-        raise RuntimeError("edited_lf() must edit LF EDITED_LF of make_lfs().")
-    start = time.perf_counter()
-    L = apply_lfs(lfs, data.df, "text", cardinality=2)
-    apply_s = time.perf_counter() - start
-    coverage = (L != ABSTAIN).mean(axis=0)
-    print(
-        f"  data {data_s:.1f} s, apply 20 LFs {apply_s:.1f} s; LF coverage min/median/max = "
-        f"{coverage.min():.1%} / {np.median(coverage):.1%} / {coverage.max():.1%}",
-        flush=True,
-    )
+    labels = np.full(n, "", dtype=object)
+    dev = np.random.default_rng(args.seed).choice(n, N_DEV, replace=False)
+    labels[dev] = np.where(data.y[dev] == 1, "pos", "neg")
+    frame = data.df.assign(label=labels)
+    dataset = prepare_dataset(frame, DatasetSpec("text", "label", class_names=["neg", "pos"]))
+    print(f"  data {time.perf_counter() - start:.1f} s", flush=True)
     graph, kind, graph_s = build_graph(data, args.approx_graph_above)
-    fallback = (
-        "exact fallback ON (graph has embeddings), min_similarity=None (library defaults)"
-        if graph.embeddings is not None
-        else "graph-only: no embeddings on the graph, so no exact fallback (min_similarity=None)"
-    )
-    print(f"  graph: {kind}, k={N_NEIGHBORS}, built in {graph_s:.1f} s; nearest voters: {fallback}", flush=True)
+    print(f"  graph: {kind}, k={N_NEIGHBORS}, {graph_s:.1f} s (RSS {rss_mb():,.0f} MB)", flush=True)
 
+    lfs = make_lfs()
+    session = LabelingSession(dataset, graph=graph, refine="background", settle_seconds=0.0)
     start = time.perf_counter()
-    extender = Extender(graph).update(L)  # library defaults: min_similarity=None, exact fallback when possible
-    nearest_all_s = time.perf_counter() - start
-    thresholds = threshold_sets(L.shape[1], args.repeats + 4)
-    L_ext = extender.extend(thresholds[0])
-    # The class balance is fixed during the timed loop, as the app does (set once, not on every slider move).
-    # It comes from a 200-row dev sample: the label model's own estimate on the extended matrix is reported
-    # but not used, because on this data it lands on the grid's bounds (see the report).
-    dev = np.random.default_rng(args.seed).choice(n, 200, replace=False)
-    balance = class_balance_from_labels(data.y[dev], cardinality=2)
-    estimated = TripletLabelModel().fit(L_ext).class_balance_
+    session.set_lfs(lfs)
+    first_s = time.perf_counter() - start
+    done = session.wait_exact(timeout=args.initial_exact_timeout)
+    waited = time.perf_counter() - start
+    dropped = session.cancel_refinement()
+    session.wait_exact()  # the one running finishes
+    figures["first_set_s"] = first_s
+    state = f"all 20 done in {waited:.1f} s" if done else f"{20 - dropped} done in {waited:.0f} s, {dropped} dropped"
     print(
-        f"  nearest voters, all 20 LFs: {nearest_all_s:.2f} s; extended coverage (median LF) "
-        f"{np.median((L_ext != ABSTAIN).mean(axis=0)):.1%}; class balance fixed at {np.round(balance, 3).tolist()} "
-        f"from 200 dev labels (true P(y=1) {data.y.mean():.3f}; label model's own estimate on L_ext: "
-        f"{np.round(estimated, 3).tolist()})",
+        f"  set_lfs(20 LFs), graph-first: {first_s:.1f} s; exact nearest voters in the background: {state}  "
+        f"(load {load()})",
         flush=True,
     )
-    session = Session(data, graph, L, extender, balance, thresholds)
+    balance = class_balance_from_labels(dataset.y, cardinality=2)
+    rng = np.random.default_rng(1)
+    threshold_sets = [rng.uniform(0.6, 0.95, len(lfs)) for _ in range(args.repeats + 2)]
+    fresh_sets = [rng.uniform(0.6, 0.95, len(lfs)) for _ in range(args.repeats + 2)]  # never asked before
+    fixed = threshold_sets[0]
 
-    a = run_timed(lambda run: step_threshold(session, run), args.repeats)
-    print(f"  (a) threshold change: median {a.median_ms():.0f} ms", flush=True)
-    b = run_timed(lambda run: step_edit(session, run), args.repeats)
-    print(f"  (b) edit one keyword LF: median {b.median_ms():.0f} ms", flush=True)
-    a_peak = traced_peak_mb(lambda: step_threshold(session, 0))
-    b_peak = traced_peak_mb(lambda: step_edit(session, args.repeats + 1))
-    session.extender.update(L)  # back to the original LFs
-    diagnostics = fallback_diagnostics(session) if graph.embeddings is not None else []
-    return SizeResult(
-        n,
-        kind,
-        fallback,
-        data_s,
-        apply_s,
-        graph_s,
-        nearest_all_s,
-        (float(coverage.min()), float(np.median(coverage)), float(coverage.max())),
-        float(np.median((L_ext != ABSTAIN).mean(axis=0))),
-        a,
-        b,
-        a_peak,
-        b_peak,
-        max_rss_mb(),
-        session,
-        fallback_rows=diagnostics,
+    # -- threshold change, session vs plain library calls
+    a = timed(lambda run: session.results(threshold_sets[run], class_balance=balance), args.repeats)
+    L, nearest = session.nearest()
+    names = [lf.name for lf in lfs]
+    a_ref = timed(
+        lambda run: reference_results(L, nearest, threshold_sets[run], balance, dataset.y, dataset.class_names, names),
+        args.repeats,
     )
-
-
-@dataclass
-class ReferenceResult:
-    n: int
-    one_lf: Timings
-    full: Timings
-    agreement: float
-
-
-def run_reference(result: SizeResult, repeats: int) -> ReferenceResult:
-    """Time the exact reference on the same data and session as ``result`` (one LF edited; full preprocess)."""
-    session = result.session
-    assert session is not None
-    L, embeddings = session.L, session.data.embeddings
-    nearest = reference_nearest(L, embeddings)
-    # How often the engine's nearest-voter similarity equals the exact one (1.0 = identical answers).
-    ours = session.extender.nearest_.similarity
-    agreement = float(np.mean(np.isclose(ours, nearest.similarity, atol=1e-5) | (ours == nearest.similarity)))
-    thresholds, balance = session.thresholds[0], session.class_balance
-
-    def one_lf(run: int) -> Clock:
-        # The same edit as (b), LF application included on both sides.
-        clock = Clock()
-        L_new = L.copy()
-        L_new[:, EDITED_LF] = edited_lf(run).apply(session.data.df, "text")
-        clock.lap("apply LF")
-        return step_reference(clock, L_new, embeddings, nearest, [EDITED_LF], thresholds, balance)
-
-    def full(run: int) -> Clock:
-        return step_reference(Clock(), L, embeddings, nearest, list(range(L.shape[1])), thresholds, balance)
-
-    one = run_timed(one_lf, repeats)
-    everything = run_timed(full, repeats)
+    figures["threshold_ms"], figures["threshold_ref_ms"] = ms(a), ms(a_ref)
     print(
-        f"  reference at {result.n:,} rows: one LF edited {one.median_ms():.0f} ms, full preprocess "
-        f"{everything.median_ms():.0f} ms; engine's nearest similarities equal to exact in {agreement:.2%} of cells",
+        f"  threshold change: session {ms(a):.0f} ms, plain library calls {ms(a_ref):.0f} ms  (load {load()})",
         flush=True,
     )
-    return ReferenceResult(result.n, one, everything, agreement)
+
+    # -- LF edit through the session: graph-first, exact refinement in the background
+    refine_seconds: list[float] = []
+
+    set_lfs_seconds: list[float] = []
+
+    def edit(run: int) -> None:
+        edited = [edited_lf(run + 1), *lfs[1:]]
+        t0 = time.perf_counter()
+        report = session.set_lfs(edited)
+        set_lfs_seconds.append(time.perf_counter() - t0)
+        if report.searched != [edited[0].name]:
+            raise RuntimeError(f"expected only {edited[0].name} to be searched, got {report.searched}")
+        session.results(fixed, class_balance=balance)
+
+    def edit_and_refine(run: int) -> None:
+        t0 = time.perf_counter()
+        edit(run)
+        edit_seconds.append(time.perf_counter() - t0)
+        session.wait_exact()
+        refine_seconds.append(time.perf_counter() - t0)
+
+    edit_seconds: list[float] = []
+    timed(edit_and_refine, args.repeats)
+    edit_seconds, refine_seconds = edit_seconds[1:], refine_seconds[1:]  # drop the warm-up
+    figures["edit_ms"], figures["edit_exact_ms"] = ms(edit_seconds), ms(refine_seconds)
+    figures["edit_set_lfs_ms"] = ms(set_lfs_seconds[1:])
+    print(
+        f"  LF edit phases: set_lfs (apply + graph-first nearest voters) {figures['edit_set_lfs_ms']:.0f} ms, "
+        f"results (extend, label models, summary, metrics) {figures['edit_ms'] - figures['edit_set_lfs_ms']:.0f} ms"
+    )
+    print(
+        f"  LF edit (set_lfs + results), graph-first: {ms(edit_seconds):.0f} ms; exact answer swapped in after "
+        f"{ms(refine_seconds):.0f} ms  (load {load()})",
+        flush=True,
+    )
+
+    # -- the edited LF's nearest voters alone, three ways, and their agreement with the dense answer
+    votes = edited_lf(10_000).apply(dataset.df, "text")
+    column = votes[:, None]
+    graph_first = timed(
+        lambda run: nearest_voters(column, graph, exact_fallback=False, hops=session.hops), args.repeats
+    )
+    approx = nearest_voters(column, graph, exact_fallback=False, hops=session.hops)
+    figures["nv_graph_first_ms"] = ms(graph_first)
+    exact_runs = 2  # seconds-long dense searches: two runs, no warm-up
+    if graph.embeddings is not None and n <= args.exact_max_rows:
+        exact_lib = timed(lambda run: nearest_voters(column, graph), exact_runs, warm_up=False)
+        exact = nearest_voters(column, graph)
+        figures["nv_exact_ms"] = ms(exact_lib)
+    if n <= args.ref_max_rows:
+        dense = timed(lambda run: reference_nearest_column(votes, data.embeddings), exact_runs, warm_up=False)
+        ref_index, ref_sim, ref_vote = reference_nearest_column(votes, data.embeddings)
+        figures["nv_dense_ms"] = ms(dense)
+        figures["agree_graph_first"] = [
+            agreement(approx.index[:, 0], approx.similarity[:, 0], votes, ref_sim, ref_vote, t)
+            for t in AGREEMENT_THRESHOLDS
+        ]
+        if "nv_exact_ms" in figures:
+            figures["agree_exact"] = [
+                agreement(exact.index[:, 0], exact.similarity[:, 0], votes, ref_sim, ref_vote, t)
+                for t in AGREEMENT_THRESHOLDS
+            ]
+        # The reference LF edit: dense recompute of that LF + the page's work, plain calls.
+        L_ref = L.copy()
+        ref_nearest = NearestVoters(nearest.index.copy(), nearest.similarity.copy(), nearest.vote.copy())
+
+        def reference_edit(run: int) -> None:
+            edited_votes = edited_lf(20_000 + run).apply(dataset.df, "text")
+            L_ref[:, EDITED_LF] = edited_votes
+            i, s, v = reference_nearest_column(edited_votes, data.embeddings)
+            ref_nearest.index[:, EDITED_LF], ref_nearest.similarity[:, EDITED_LF], ref_nearest.vote[:, EDITED_LF] = (
+                i,
+                s,
+                v,
+            )
+            reference_results(L_ref, ref_nearest, fixed, balance, dataset.y, dataset.class_names, names)
+
+        figures["edit_ref_ms"] = ms(timed(reference_edit, exact_runs, warm_up=False))
+        if args.weigh:
+            missing = np.flatnonzero((votes == ABSTAIN) & ~(votes[graph.indices] != ABSTAIN).any(axis=1))
+            sample = np.random.default_rng(2).choice(missing, min(2000, missing.size), replace=False)
+            figures["ivf_share"] = [
+                ivf_pair_share(data.embeddings, votes, sample, ref_sim[sample], t) for t in AGREEMENT_THRESHOLDS
+            ]
+    voted = votes != ABSTAIN
+    figures["no_voter_in_graph"] = float((~voted & ~voted[graph.indices].any(axis=1)).mean())
+    figures["coverage"] = float(voted.mean())
+    print(
+        f"  edited LF: coverage {figures['coverage']:.1%}, rows with no voter among their {N_NEIGHBORS} "
+        f"neighbours {figures['no_voter_in_graph']:.1%}",
+        flush=True,
+    )
+    for key in ("nv_graph_first_ms", "nv_exact_ms", "nv_dense_ms", "edit_ref_ms"):
+        if key in figures:
+            print(f"  {key}: {figures[key]:.0f} ms", flush=True)
+    for key in ("agree_graph_first", "agree_exact", "ivf_share"):
+        if key in figures:
+            print(f"  {key} at {AGREEMENT_THRESHOLDS}: {[f'{x:.4%}' for x in figures[key]]}", flush=True)
+
+    # -- end model: background fit, and a threshold change while it runs
+    session.set_lfs(lfs)
+    res = session.results(fixed, class_balance=balance)
+    start = time.perf_counter()
+    state = session.end_model(res, wait=True)
+    figures["end_model_s"] = time.perf_counter() - start
+    res2 = session.results(fresh_sets[0], class_balance=balance)
+    session.end_model(res2)  # starts a fit in the background
+    time.sleep(0.05)
+    during = []
+    for run in range(1, len(fresh_sets)):
+        t0 = time.perf_counter()
+        session.results(fresh_sets[run], class_balance=balance)
+        during.append(time.perf_counter() - t0)
+    figures["threshold_during_fit_ms"] = ms(during)
+    final = session.end_model(res2, wait=True)
+    figures["end_model_status"] = f"{state.status}/{final.status}"
+    print(
+        f"  end model: background fit {figures['end_model_s']:.1f} s ({state.status}); threshold change while "
+        f"a fit runs: {ms(during):.0f} ms  (load {load()})",
+        flush=True,
+    )
+    figures["rss_mb"], figures["peak_rss_mb"] = rss_mb(), peak_rss_mb()
+    figures["cache_mb"] = sum(session.cache_bytes().values()) / 2**20
+    figures["load"] = load()
+    print(
+        f"  RSS {figures['rss_mb']:,.0f} MB (peak so far {figures['peak_rss_mb']:,.0f} MB); session caches "
+        f"{figures['cache_mb']:,.0f} MB",
+        flush=True,
+    )
+    session.close()
+    return SizeResult(n, kind, graph_s, figures)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -613,105 +575,71 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def should_profile(result: SizeResult, mode: str) -> bool:
-    """Profile a target size always (``mode="always"``) or when it misses its target (``"auto"``)."""
-    if result.n not in (TARGET_A_ROWS, TARGET_B_ROWS) or mode == "never":
-        return False
-    missed_a = result.n == TARGET_A_ROWS and result.a.median_ms() > TARGET_A_MS
-    missed_b = result.n == TARGET_B_ROWS and result.b.median_ms() > TARGET_B_MS
-    return mode == "always" or missed_a or missed_b
-
-
-def profile_session(result: SizeResult) -> str:
-    """cProfile reports of (a) and (b) on the session of ``result`` (its edits continue from unseen keywords)."""
-    session = result.session
-    assert session is not None
-    edits = iter(range(1000, 2000))
-    text = "  (a) threshold change:\n" + profile_report(lambda: step_threshold(session, 1))
-    text += "\n  (b) edit one keyword LF:\n" + profile_report(lambda: step_edit(session, next(edits)))
-    session.extender.update(session.L)
-    return text
-
-
-def print_report(results: list[SizeResult], references: list[ReferenceResult], args: argparse.Namespace) -> None:
-    print("\n" + "=" * 100)
-    print("RESULTS (median of", args.repeats, "timed runs after one warm-up; ms)")
+def print_report(results: list[SizeResult]) -> None:
+    print("\n" + "=" * 110)
+    print("RESULTS (median ms; ref = exact reference by plain library calls in the same run; ratio = ref / ours)")
     header = (
-        f"{'rows':>10} | {'graph':<40} | {'build s':>7} | {'NV all s':>8} | {'(a) ms':>7} | {'(b) ms':>7} | "
-        f"{'peak(a) MB':>10} | {'peak(b) MB':>10} | {'maxRSS MB':>9}"
+        f"{'rows':>9} | {'LF edit':>8} | {'ref edit':>8} | {'ratio':>6} | {'exact in':>8} | {'thr chg':>7} | "
+        f"{'ref thr':>7} | {'thr+fit':>7} | {'end s':>5} | {'RSS MB':>7} | {'peak MB':>7} | load"
     )
     print(header)
     print("-" * len(header))
     for r in results:
+        f = r.figures
+        ratio = f"{f['edit_ref_ms'] / f['edit_ms']:.1f}x" if "edit_ref_ms" in f else "-"
+        ref_edit = f"{f['edit_ref_ms']:.0f}" if "edit_ref_ms" in f else "-"
         print(
-            f"{r.n:>10,} | {r.graph_kind:<40} | {r.graph_s:>7.1f} | {r.nearest_all_s:>8.2f} | "
-            f"{r.a.median_ms():>7.0f} | {r.b.median_ms():>7.0f} | {r.a_peak_mb:>10.0f} | {r.b_peak_mb:>10.0f} | "
-            f"{r.rss_mb:>9.0f}"
+            f"{r.n:>9,} | {f['edit_ms']:>8.0f} | {ref_edit:>8} | {ratio:>6} | {f['edit_exact_ms']:>8.0f} | "
+            f"{f['threshold_ms']:>7.0f} | {f['threshold_ref_ms']:>7.0f} | {f['threshold_during_fit_ms']:>7.0f} | "
+            f"{f['end_model_s']:>5.1f} | {f['rss_mb']:>7,.0f} | {f['peak_rss_mb']:>7,.0f} | {f['load']}"
         )
     print(
-        "  NV all = Extender.update on all 20 LFs (the one-off preprocess); peak = tracemalloc peak of one extra run "
-        "above live memory; maxRSS = process high-water mark so far (cumulative, sizes run in ascending order)."
+        "  LF edit = set_lfs (apply the edited LF, graph-first nearest voters) + results; 'exact in' = until the\n"
+        "  background exact nearest voters were swapped in; thr chg = results() at new thresholds; thr+fit = the\n"
+        "  same while an end-model fit runs in the background; end s = end-model fit (background)."
     )
-    print("\nPer-phase medians (ms):")
+    print(
+        "\nNearest voters of the edited LF alone (ms) and agreement with the dense exact answer at "
+        f"thresholds {AGREEMENT_THRESHOLDS}:"
+    )
     for r in results:
-        a_phases = ", ".join(f"{k} {v:.0f}" for k, v in r.a.phase_medians_ms().items())
-        b_phases = ", ".join(f"{k} {v:.0f}" for k, v in r.b.phase_medians_ms().items())
-        print(f"  {r.n:>10,}  (a): {a_phases}")
-        print(f"  {'':>10}  (b): {b_phases}")
-    if any(r.graph_kind.startswith("cluster-local") for r in results):
-        print(
-            "  cluster-local approx.: NOT a real k-NN graph. Each row's neighbours are random other rows of its own\n"
-            "  synthetic cluster, with similarities computed from the real embeddings and sorted descending (building\n"
-            "  a real graph at this size would dominate the run). (a) never reads the graph; (b) on it is graph-only."
-        )
-    print("\nNearest-voter settings per size, and where (b)'s Extender.update time goes:")
-    for r in results:
-        print(f"  {r.n:>10,}: {r.fallback}")
-        for line in r.fallback_rows:
-            print(f"  {'':>10}  {line}")
-
-    by_n = {r.n: r for r in results}
-    if references:
-        print("\nExact Epoxy-style reference (dense similarity to every voted row, per LF), same data:")
-        header = (
-            f"{'rows':>10} | {'ref 1 LF ms':>11} | {'ours (b) ms':>11} | {'ratio (b)':>9} | {'ref full ms':>11} | "
-            f"{'ours (a) ms':>11} | {'ratio full/(a)':>14} | {'ratio full/(b)':>14} | {'NV = exact':>10}"
-        )
-        print(header)
-        print("-" * len(header))
-        for ref in references:
-            ours = by_n[ref.n]
+        f = r.figures
+        parts = [f"graph-first {f['nv_graph_first_ms']:.0f}"]
+        if "nv_exact_ms" in f:
+            parts.append(f"library exact {f['nv_exact_ms']:.0f}")
+        if "nv_dense_ms" in f:
+            parts.append(f"dense {f['nv_dense_ms']:.0f} ({f['nv_dense_ms'] / f['nv_graph_first_ms']:.0f}x graph-first)")
+        print(f"  {r.n:>9,} ({r.graph_kind}): " + ", ".join(parts))
+        for key, label in (("agree_graph_first", "graph-first"), ("agree_exact", "library exact")):
+            if key in f:
+                print(f"  {'':>9}   agreement {label:<14} " + " / ".join(f"{x:.3%}" for x in f[key]))
+        if "ivf_share" in f:
             print(
-                f"{ref.n:>10,} | {ref.one_lf.median_ms():>11.0f} | {ours.b.median_ms():>11.0f} | "
-                f"{ref.one_lf.median_ms() / ours.b.median_ms():>8.1f}x | {ref.full.median_ms():>11.0f} | "
-                f"{ours.a.median_ms():>11.0f} | {ref.full.median_ms() / ours.a.median_ms():>13.1f}x | "
-                f"{ref.full.median_ms() / ours.b.median_ms():>13.1f}x | {ref.agreement:>10.2%}"
+                f"  {'':>9}   exact IVF bound would still compute "
+                + " / ".join(f"{x:.0%}" for x in f["ivf_share"])
+                + " of the dense pairs of the rows the graph leaves (perfect visiting order)"
             )
-        print(
-            "  ratio (b) = reference after editing one LF (dense recompute of that LF only) / ours (b); "
-            "ratio full/(a) = reference full preprocess (20 LFs) + extend/fit/summary / ours (a)."
-        )
-
-    print("\nTargets (PASS/MISS on this machine, under its current load):")
-    printed = False
-    if TARGET_B_ROWS in by_n:
-        value = by_n[TARGET_B_ROWS].b.median_ms()
-        label = f"(b) <= {TARGET_B_MS:.0f} ms at {TARGET_B_ROWS:,} rows"
-        print(f"  {label:<52} {value:>8.0f} ms  {verdict(value <= TARGET_B_MS)}")
-        printed = True
-    if TARGET_A_ROWS in by_n:
-        value = by_n[TARGET_A_ROWS].a.median_ms()
-        label = f"(a) <= {TARGET_A_MS:.0f} ms at {TARGET_A_ROWS:,} rows"
-        print(f"  {label:<52} {value:>8.0f} ms  {verdict(value <= TARGET_A_MS)}")
-        printed = True
-    for ref in references:
-        if ref.n == TARGET_SPEEDUP_ROWS:
-            ratio = ref.one_lf.median_ms() / by_n[ref.n].b.median_ms()
-            label = f">= {TARGET_SPEEDUP:.0f}x faster than exact reference, (b) at {ref.n:,} rows"
-            print(f"  {label:<52} {ratio:>8.1f} x   {verdict(ratio >= TARGET_SPEEDUP)}")
-            printed = True
-    if not printed:
-        print("  (no target size in this run)")
+    print("\nTargets (this machine, under its current load):")
+    for r in results:
+        f = r.figures
+        if r.n == TARGET_EDIT_ROWS:
+            print(
+                f"  LF edit <= {TARGET_EDIT_MS:.0f} ms at {r.n:,}: {f['edit_ms']:.0f} ms {verdict(f['edit_ms'] <= TARGET_EDIT_MS)}"
+            )
+            if "edit_ref_ms" in f:
+                ratio = f["edit_ref_ms"] / f["edit_ms"]
+                print(
+                    f"  LF edit >= {TARGET_SPEEDUP:.0f}x the exact recompute at {r.n:,}: {ratio:.1f}x {verdict(ratio >= TARGET_SPEEDUP)}"
+                )
+            if "agree_graph_first" in f:
+                worst = min(f["agree_graph_first"])
+                print(f"  graph-first agreement >= 99% at 0.5/0.7/0.9: worst {worst:.3%} {verdict(worst >= 0.99)}")
+        if r.n in TARGET_THRESHOLD_MS:
+            target = TARGET_THRESHOLD_MS[r.n]
+            print(
+                f"  threshold change <= {target:.0f} ms at {r.n:,}: {f['threshold_ms']:.0f} ms "
+                f"{verdict(f['threshold_ms'] <= target)}"
+            )
 
 
 def environment() -> str:
@@ -723,48 +651,42 @@ def environment() -> str:
         blas = "unknown"
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (
-        f"Python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}; "
-        f"{cores} usable cores (os.cpu_count()={os.cpu_count()}); BLAS: {blas}; load average "
-        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+        f"Python {platform.python_version()}, numpy {np.__version__}; {cores} usable cores; BLAS: {blas}; "
+        f"load average {load()} (1, 5, 15 min)"
     )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated row counts")
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated row counts (1000000 needs ~6 GB)")
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per measurement (after one warm-up)")
     parser.add_argument(
-        "--ref-sizes", default="10000,20000", help="row counts for the exact reference ('' to skip); also run ours"
+        "--ref-max-rows", type=int, default=100_000, help="largest size timed against the dense reference"
+    )
+    parser.add_argument(
+        "--exact-max-rows", type=int, default=300_000, help="largest size timing the library's exact search"
     )
     parser.add_argument(
         "--approx-graph-above",
         type=int,
         default=300_000,
-        help="above this many rows use a cluster-local approximate graph instead of build_knn_graph",
+        help="above this many rows use a cluster-local approximate graph instead of a real one",
     )
+    parser.add_argument("--no-weigh", dest="weigh", action="store_false", help="skip the IVF-bound statistic")
     parser.add_argument(
-        "--profile", choices=("auto", "always", "never"), default="auto", help="cProfile (a)/(b) when a target misses"
-    )
-    parser.add_argument(
-        "--blas-threads",
-        type=int,
-        default=None,
-        help="limit BLAS/OpenMP threads (threadpoolctl); default: the libraries' own choice, as in the app",
+        "--initial-exact-timeout",
+        type=float,
+        default=60.0,
+        help="seconds to let the first set_lfs refine all 20 LFs exactly before the timed steps (the rest dropped)",
     )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-
-    def sizes(text: str) -> list[int]:
-        try:
-            values = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
-        except ValueError:
-            parser.error(f"sizes must be comma-separated integers, got {text!r}")
-        if any(v < 10 * N_CLUSTERS for v in values):
-            parser.error(f"every size must be at least {10 * N_CLUSTERS} rows ({N_CLUSTERS} clusters)")
-        return values
-
-    args.sizes = sizes(args.sizes)
-    args.ref_sizes = sizes(args.ref_sizes)
+    try:
+        args.sizes = sorted(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())
+    except ValueError:
+        parser.error(f"--sizes must be comma-separated integers, got {args.sizes!r}")
+    if any(v < 10 * N_CLUSTERS for v in args.sizes):
+        parser.error(f"every size must be at least {10 * N_CLUSTERS} rows ({N_CLUSTERS} clusters)")
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     return args
@@ -773,46 +695,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     started = time.perf_counter()
-    if args.blas_threads is not None:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(args.blas_threads)  # process-wide, for the whole run
-    print("Epoxy Studio interactive-loop benchmark")
+    print("Epoxy Studio interactive-loop benchmark, through LabelingSession")
     print(environment())
     print(
-        f"Data: synthetic, {N_CLUSTERS} clusters, d = {DIM} float32 L2-normalised, noise {NOISE}; labels from "
-        f"per-cluster Beta(0.5, 0.5) rates; texts of {MIN_WORDS}-{MAX_WORDS} words, {SIGNAL_RATE:.0%} class words "
-        f"({CLASS_WORD_FIDELITY:.0%} of the row's class, per-cluster Dirichlet({WORD_PREFERENCE_ALPHA}) preference)."
+        f"Data: synthetic, {N_CLUSTERS} clusters, d = {DIM} float32 unit vectors, noise {NOISE}; 20 LFs "
+        f"(18 KeywordLF + 2 RegexLF), {N_DEV} dev labels (class balance fixed from them); k = {N_NEIGHBORS}."
     )
     print(
-        "LFs: 18 KeywordLF + 2 RegexLF (binary). (a) = extend + TripletLabelModel.fit (fixed class balance) + "
-        f"predict_proba + lf_summary; (b) = KeywordLF.apply (new keyword list) + Extender.update + (a). "
-        f"k = {N_NEIGHBORS} neighbours."
+        "Graphs come from cached_knn_graph: the first run builds them (PyNNDescent's JIT included in the graph "
+        "time), later runs reopen them from disk."
     )
-    all_sizes = sorted(set(args.sizes) | set(args.ref_sizes))
-    if any(resolve_method(n) == "pynndescent" and n <= args.approx_graph_above for n in all_sizes):
-        start = time.perf_counter()
-        warm_up_jit(background=False)
-        print(f"PyNNDescent JIT warm-up (once per process, not in any figure): {time.perf_counter() - start:.1f} s")
-
-    results: list[SizeResult] = []
-    references: list[ReferenceResult] = []
-    for n in all_sizes:
-        result = run_size(n, args)
-        if n in args.ref_sizes:
-            references.append(run_reference(result, args.repeats))
-        if should_profile(result, args.profile):
-            result.profile = profile_session(result)
-        result.session = None  # free the data before the next, larger size
-        results.append(result)
+    results = []
+    for n in args.sizes:
+        results.append(run_size(n, args))
         gc.collect()
-
-    print_report(results, references, args)
-    for result in results:
-        if result.profile:
-            print(f"\ncProfile at {result.n:,} rows (3 runs each; engine = epoxy_core)")
-            print(result.profile)
-    print(f"\nTotal benchmark time: {time.perf_counter() - started:.0f} s")
+    print_report(results)
+    print(f"\nTotal benchmark time: {time.perf_counter() - started:.0f} s; load average at the end {load()}")
 
 
 if __name__ == "__main__":

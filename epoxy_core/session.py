@@ -60,7 +60,7 @@ import pandas as pd
 from epoxy_core import analysis
 from epoxy_core.cache import BoundedCache
 from epoxy_core.data import Dataset
-from epoxy_core.extension import NearestVoters, _nearest_voter_column, extend, thresholds_array
+from epoxy_core.extension import NearestVoters, _nearest_voter_column, thresholds_array
 from epoxy_core.labels import ABSTAIN, LabelMatrix, label_dtype
 from epoxy_core.lf import BaseLF, apply_lfs, lf_to_dict
 from epoxy_core.metrics import compare_models, label_model_metrics
@@ -378,6 +378,8 @@ class LabelingSession:
         self._lfs: list[BaseLF] = []
         self._wanted: set[str] = set()  # digests recent LF sets use: refinement skips the others
         self._recent_sets: list[set[str]] = []
+        self._pending: list[tuple[str, np.ndarray]] = []  # refinements not started, newest last
+        self._code_lfs: dict[str, BaseLF] = {}
         self._refining: dict[str, concurrent.futures.Future[Any]] = {}
         self._refiner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="epoxy-refine")
         self._end_pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="epoxy-end-model")
@@ -410,6 +412,9 @@ class LabelingSession:
     def _apply(self, lf: BaseLF) -> npt.NDArray[np.signedinteger[Any]] | None:
         """The LF's votes (cached by digest), or None when it does not fit the data (message cached)."""
         digest = lf_digest(lf)
+        if digest.startswith("object-"):
+            with self._lock:  # keep Python LFs alive: their digest is their id, which must not be reused
+                self._code_lfs.setdefault(digest, lf)
         votes = self._votes.get(digest)
         if votes is not None:
             return votes
@@ -461,7 +466,10 @@ class LabelingSession:
         computed = False
         if column is None:
             exact_now = (
-                self.refine == "sync" or self.graph.n_rows < EXACT_SYNC_MAX_ROWS or self.graph.embeddings is None
+                self.refine == "sync"
+                or self.graph.n_rows < EXACT_SYNC_MAX_ROWS
+                or self.graph.embeddings is None
+                or self.graph.metric != "cosine"  # the multi-hop search is cosine-only
             )
             column = self._nearest.get_or_compute(digest, lambda: self._search(digest, votes, exact_now))
             computed = True
@@ -473,7 +481,16 @@ class LabelingSession:
         with self._lock:
             if digest in self._refining:
                 return
-            self._refining[digest] = self._refiner.submit(self._refine, digest, votes)
+            self._pending.append((digest, votes))
+            self._refining[digest] = self._refiner.submit(self._refine_newest)
+
+    def _refine_newest(self) -> None:
+        """Refine the most recently scheduled LF first: the one the user just edited."""
+        with self._lock:
+            if not self._pending:
+                return
+            digest, votes = self._pending.pop()
+        self._refine(digest, votes)
 
     def _refine(self, digest: str, votes: np.ndarray) -> None:
         try:
@@ -560,6 +577,21 @@ class LabelingSession:
             if votes is not None:
                 out.append((lf, lf_digest(lf), votes))
         return out
+
+    def cancel_refinement(self) -> int:
+        """Drop the background refinements not started yet (a dataset switch, a benchmark); returns how many.
+
+        Their LFs keep their graph-first nearest voters until an edit or :meth:`set_lfs` schedules them again.
+        """
+        with self._lock:
+            dropped = [digest for digest, _ in self._pending]
+            self._pending.clear()
+            for digest in dropped:
+                future = self._refining.pop(digest, None)
+                if future is not None:
+                    future.cancel()
+            self._changed.notify_all()
+        return len(dropped)
 
     def wait_exact(self, timeout: float | None = None) -> bool:
         """Block until every background refinement has landed; True if none is left (False on timeout)."""
@@ -697,7 +729,9 @@ class LabelingSession:
         from epoxy_core.metrics import headline_accuracy
 
         dataset = self.dataset
-        L_ext = extend(L, thresholds=limits, nearest=nearest)
+        # L and the nearest voters were assembled together from the same cached columns, so extend()'s
+        # check that they match (~4 passes over the matrix) is skipped: one comparison does the work.
+        L_ext = np.where(nearest.similarity >= limits, nearest.vote, np.array(ABSTAIN, dtype=L.dtype))
         model = self._fit(L_ext, balance)
         fallback = bool(getattr(model, "fallback_", False))
         model_name = "majority vote" if fallback else "label model"

@@ -251,9 +251,9 @@ def test_end_model_skips_results_nobody_asks_for_any_more(small):
     session = new_session(small, end_model=True, settle_seconds=0.2)
     session.set_lfs(make_lfs())
     stale = session.results(0.8)
-    session.end_model(stale)
     latest = session.results(0.7)
-    assert session.end_model(latest, wait=30).for_key == latest.key
+    session.end_model(stale)  # waits settle_seconds before starting...
+    assert session.end_model(latest, wait=30).for_key == latest.key  # ...and is superseded meanwhile
     assert session.end_model(stale).status == "running"  # never fitted: it was superseded before it started
     session.close()
 
