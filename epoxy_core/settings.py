@@ -210,11 +210,26 @@ class ProjectSettings:
         ]
         kept: dict[str, Any] = {}
         for name, value in _upgraded(data).items():
+            if name == "thresholds" and isinstance(value, Mapping):
+                value = _good_thresholds(value, problems)  # one bad threshold does not cost the others
             try:
                 kept[name] = _CHECKS[name](value)
             except ValueError as error:
                 problems.append(f"{error} The default is used.")
         return cls(**kept), problems
+
+
+def _good_thresholds(thresholds: Mapping[Any, Any], problems: list[str]) -> dict[Any, Any]:
+    """The entries of ``thresholds`` that are valid; a message in ``problems`` for each other one."""
+    good = {}
+    for name, value in thresholds.items():
+        try:
+            _check_thresholds({name: value})
+        except ValueError as error:
+            problems.append(f"{error} That LF uses the default threshold.")
+        else:
+            good[name] = value
+    return good
 
 
 def _upgraded(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -87,10 +87,10 @@ def test_the_constructor_validates_too():
 
 def test_salvage_keeps_the_good_settings_and_reports_the_bad():
     settings, problems = ProjectSettings.salvage(
-        {"n_neighbors": 12, "thresholds": {"my": "high"}, "class_balance": "uniform", "future_key": 1}
+        {"n_neighbors": 12, "thresholds": {"my": "high", "song": 0.4}, "class_balance": "uniform", "future_key": 1}
     )
     assert settings.n_neighbors == 12 and settings.class_balance == "uniform"
-    assert settings.thresholds == {}
+    assert settings.thresholds == {"song": 0.4}  # one bad threshold does not cost the others
     assert len(problems) == 2
     assert any("future_key" in p for p in problems) and any("threshold of LF 'my'" in p for p in problems)
     assert ProjectSettings.salvage(["not", "a", "dict"])[0] == ProjectSettings()
