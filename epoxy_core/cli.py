@@ -104,15 +104,18 @@ def _cap(text: str) -> int | str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
+    # -q works before or after the command; SUPPRESS keeps a subcommand's default from undoing `epoxy -q fit`.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors; no progress bars")
+    common.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only warnings and errors; no bars"
+    )
 
     parser = argparse.ArgumentParser(
         prog="epoxy",
         description="Epoxy Studio from the command line: develop LFs on a sample, label the whole table.",
         epilog="Exit codes: 0 ok, 2 usage, 3 bad input, 4 unusable bundle, 5 missing dependency, 1 internal error.",
-        parents=[common],
     )
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors; no progress bars")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     fit = commands.add_parser(

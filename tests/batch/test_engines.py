@@ -19,7 +19,12 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory) -> Path:
     fitted = fit_project(
-        comments(), DatasetSpec("text", "label", class_names=CLASS_NAMES), lfs(), threshold=0.6, tune=False
+        comments(),
+        DatasetSpec("text", "label", class_names=CLASS_NAMES),
+        lfs(),
+        threshold=0.6,
+        tune=False,
+        class_balance="dev labels",
     )
     return fitted.save_bundle(tmp_path_factory.mktemp("engines") / "spam.bundle")
 
@@ -44,10 +49,17 @@ def test_a_two_worker_local_cluster_writes_the_labels_of_the_local_engine(bundle
     from epoxy_core.batch.dask import DaskEngine
 
     local = label_files(inputs, bundle, tmp_path / "local.parquet", rows_per_partition=150)
-    engine = DaskEngine(n_workers=2)
+    engine = DaskEngine(n_workers=2)  # what `epoxy label --engine dask --workers 2` runs
     try:
         distributed = label_files(inputs, bundle, tmp_path / "dask", engine=engine, rows_per_partition=150)
         workers = engine.workers()
+        # `--scheduler ADDRESS`: join the running cluster by its address alone (a real cluster's case).
+        joined = DaskEngine(scheduler=engine._cluster.scheduler_address)
+        try:
+            label_files(inputs / "c.parquet", bundle, tmp_path / "joined.parquet", engine=joined)
+            assert joined.workers() == workers
+        finally:
+            joined.close()
     finally:
         engine.close()
     assert len(workers) == 2 and all(address.startswith("tcp://127.0.0.1:") for address in workers)
@@ -61,6 +73,8 @@ def test_a_two_worker_local_cluster_writes_the_labels_of_the_local_engine(bundle
     for column in ("voted_lfs", "extended_lfs"):
         assert a[column].map(list).tolist() == b[column].map(list).tolist()
     assert a["extended_lfs"].map(len).sum() > 0
+    c = pd.read_parquet(tmp_path / "joined.parquet")
+    pd.testing.assert_frame_equal(c, a[a["row_id"] >= 50_700].reset_index(drop=True), check_exact=False, atol=1e-6)
 
 
 def test_a_single_file_and_a_folder_of_parts_hold_the_same_rows(bundle, inputs, tmp_path):
