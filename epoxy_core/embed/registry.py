@@ -33,9 +33,12 @@ __all__ = [
 SMALL_TABLE_MODEL = "minilm"
 """The default embedder up to LARGE_TABLE_ROWS texts: the best neighbours where meaning matters (bench/embedders.py)."""
 LARGE_TABLE_MODEL = "wordllama"
-"""The default embedder above LARGE_TABLE_ROWS texts: ~200x less CPU per text than MiniLM, close in quality."""
+"""The default embedder above LARGE_TABLE_ROWS texts: ~150x less CPU per text than MiniLM, as good on short comments."""
 LARGE_TABLE_ROWS = 5_000
-"""About a minute of MiniLM on two idle cores; beyond it WordLlama's seconds win (bench/embedders.py)."""
+"""Where MiniLM's wait stops being worth its better neighbours (bench/embedders.py).
+
+At ~15 CPU-seconds per 1,000 short texts, 5,000 rows cost MiniLM about 40 s of two free cores and
+several minutes on a loaded machine (once: embeddings are cached); WordLlama embeds them in a second."""
 DEFAULT_MODEL = SMALL_TABLE_MODEL
 """The default of a table of unknown size; :func:`default_model` chooses by size."""
 
@@ -45,7 +48,7 @@ _BACKENDS: tuple[Backend, ...] = (MINILM_BACKEND, WORDLLAMA_BACKEND, TFIDF_BACKE
 
 def _unknown_model_message(model: Any) -> str:
     return (
-        f"Unknown embedding model {model!r}: use 'minilm' (default), 'wordllama', 'tfidf', "
+        f"Unknown embedding model {model!r}: use 'minilm', 'wordllama', 'tfidf', "
         "'st:<sentence-transformers name or path>' or 'onnx:<folder with model.onnx and tokenizer.json>'."
     )
 

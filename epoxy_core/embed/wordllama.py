@@ -21,7 +21,10 @@ from epoxy_core.embed.base import Backend, EmbedderInfo, ProgressCallback, _has_
 WORDLLAMA_CONFIG = "l2_supercat"
 WORDLLAMA_DIM = 256
 WORDLLAMA_BATCH_SIZE = 2048  # one batch is a sparse-dense product; small batches only add Python overhead
-WORDLLAMA_NOTE = "Offline, thousands of texts/s (no neural network); 256-d averaged LLM token vectors."
+WORDLLAMA_NOTE = (
+    "Offline and ~150x faster than MiniLM (2,000-14,000 texts/s on 2 shared cores: 100,000 rows in under a "
+    "minute); as good on short comments, weaker where meaning matters."
+)
 
 
 def _wordllama_dir() -> Path | None:
