@@ -302,7 +302,8 @@ class LabelingSession:
     end_model_C : float, default 1.0
     settle_seconds : float, default 0.3
         The end model starts only once the same results were asked for and this long passed without newer
-        ones (a slider being dragged does not start a fit per step).
+        ones (a slider being dragged does not start a fit per step); a background exact search waits as long,
+        so the edit's own results are computed first.
     cache_bytes : int, default 1 GiB
         Bound of all in-memory caches together (votes, nearest voters, results, end-model fits), split among
         them; the largest entries at a million rows are ~13 MB per LF column and ~40 MB per result.
@@ -485,7 +486,13 @@ class LabelingSession:
             self._refining[digest] = self._refiner.submit(self._refine_newest)
 
     def _refine_newest(self) -> None:
-        """Refine the most recently scheduled LF first: the one the user just edited."""
+        """Refine the most recently scheduled LF first: the one the user just edited.
+
+        Waits ``settle_seconds`` first, so the edit's own results (computed in the foreground right after
+        ``set_lfs``) do not share the two cores with the exact search's BLAS threads.
+        """
+        if self.settle_seconds > 0:
+            time.sleep(self.settle_seconds)
         with self._lock:
             if not self._pending:
                 return
