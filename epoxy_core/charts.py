@@ -9,18 +9,28 @@ in every chart (the order of ``class_names``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
+from epoxy_core.labels import ABSTAIN
+
 __all__ = [
+    "MAP_SELECTION",
     "accuracy_comparison",
     "class_balance",
     "confidence_histogram",
     "coverage_lift",
     "embedding_map",
+    "extension_curve_chart",
+    "map_by_class",
+    "map_by_confidence",
+    "map_by_dev_label",
+    "map_by_lf",
     "model_comparison",
+    "selected_rows",
 ]
 
 # Two series that the eye must tell apart at once: "before" is muted, "after" saturated.
@@ -165,7 +175,7 @@ def embedding_map(points: pd.DataFrame, class_names: Sequence[str] | None = None
         tooltip.append(alt.Tooltip("text:N"))
     data = points.assign(label=points["label"].astype(str))
     return (
-        alt.Chart(data, title="Embedding map (PCA)")
+        alt.Chart(data, title=f"Embedding map ({_map_method(points)})")
         .mark_circle(size=18, opacity=0.6)
         .encode(
             x=alt.X("x:Q", title=None, axis=alt.Axis(labels=False, ticks=False)),
@@ -295,3 +305,345 @@ def confidence_histogram(proba: np.ndarray, bins: int = 20) -> alt.Chart:
             y=alt.Y("count():Q", title="rows"),
         )
     )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The data map (points from epoxy_core.projection), coloured by what the user wants to see
+# --------------------------------------------------------------------------------------------------------------
+
+MAP_SELECTION = "map_points"
+"""Name of the map charts' selection parameter: ``st.altair_chart(chart, on_select="rerun").selection[MAP_SELECTION]``
+(read it with :func:`selected_rows`)."""
+
+_GREY = "#c7c7c7"
+_TOOLTIP_CHARS = 200
+
+
+def _map_method(points: pd.DataFrame) -> str:
+    return {"umap": "UMAP", "pca": "PCA"}.get(str(points.attrs.get("method", "pca")), "PCA")
+
+
+def _tint(colour: str, amount: float = 0.6) -> str:
+    """``colour`` mixed with white (``amount`` of white), for "extended" next to "own" votes.
+
+    >>> _tint("#000000", 0.5)
+    '#808080'
+    """
+    rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(c + (255 - c) * amount):02x}" for c in rgb)
+
+
+def _per_row(values: Any, points: pd.DataFrame, what: str) -> np.ndarray:
+    """The entries of a per-row array at the map's sampled rows (checks the array covers every row)."""
+    array = np.asarray(values)
+    rows = points["row"].to_numpy(dtype=np.int64)
+    n_rows = int(points.attrs.get("n_rows", rows.max(initial=-1) + 1))
+    if array.ndim == 0 or array.shape[0] != n_rows:
+        raise ValueError(
+            f"{what} needs one value per row of the data ({n_rows:,}); got shape {array.shape}. "
+            "Pass the full-length array: the map picks its sampled rows itself."
+        )
+    return array[rows]
+
+
+def _map_data(points: pd.DataFrame, texts: Sequence[Any] | None) -> pd.DataFrame:
+    _require_columns(points, ("row", "x", "y"), "map chart")
+    data = pd.DataFrame({"row": points["row"].to_numpy(dtype=np.int64), "x": points["x"], "y": points["y"]})
+    if texts is not None:
+        picked = _per_row(np.asarray(texts, dtype=object), points, "texts")
+        data["text"] = [
+            "" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t)[:_TOOLTIP_CHARS] for t in picked
+        ]
+    return data
+
+
+def _class_names(names: Sequence[str]) -> list[str]:
+    return [str(c) for c in names]
+
+
+def _category_name(values: np.ndarray, names: list[str], missing: str) -> list[str]:
+    return [missing if int(v) == ABSTAIN else names[int(v)] for v in values]
+
+
+def _map_chart(
+    data: pd.DataFrame,
+    color: alt.Color,
+    title: str,
+    tooltip: list[alt.Tooltip],
+    selection: Literal["point", "interval"],
+) -> alt.Chart:
+    """The shared scatter: zoom/pan (point mode), a named selection, selected points opaque."""
+    if selection not in ("point", "interval"):
+        raise ValueError(f"selection must be 'point' or 'interval', got {selection!r}.")
+    if selection == "point":
+        # Click a point (shift-click adds more); the selection carries row ids, so it survives re-sampling.
+        picker = alt.selection_point(name=MAP_SELECTION, fields=["row"], on="click")
+    else:
+        picker = alt.selection_interval(name=MAP_SELECTION, encodings=["x", "y"])
+    tooltip = [alt.Tooltip("row:Q", title="row"), *tooltip]
+    if "text" in data.columns:
+        tooltip.append(alt.Tooltip("text:N", title="text"))
+    chart = (
+        alt.Chart(data, title=title)
+        .mark_circle(size=22)
+        .encode(
+            x=alt.X("x:Q", title=None, axis=alt.Axis(labels=False, ticks=False, grid=False)),
+            y=alt.Y("y:Q", title=None, axis=alt.Axis(labels=False, ticks=False, grid=False)),
+            color=color,
+            opacity=alt.condition(picker, alt.value(0.8), alt.value(0.15)),
+            tooltip=tooltip,
+        )
+        .add_params(picker)
+    )
+    if selection == "point":
+        chart = chart.add_params(alt.selection_interval(bind="scales"))  # zoom and pan; dragging draws no box
+    return chart
+
+
+def map_by_class(
+    points: pd.DataFrame,
+    predictions: Any,
+    class_names: Sequence[str],
+    *,
+    texts: Sequence[Any] | None = None,
+    selection: Literal["point", "interval"] = "point",
+) -> alt.Chart:
+    """The data map coloured by predicted class.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        :func:`epoxy_core.projection.map_points` output (``row``, ``x``, ``y``; ``attrs["n_rows"]``).
+    predictions : array-like of shape (n_rows,)
+        Predicted class index of every row of the data, ``ABSTAIN`` for "no prediction" (grey).
+    class_names : sequence of str
+        Class names in index order (fixes the colours, as in every chart).
+    texts : sequence, optional
+        Every row's text, shown (cut to 200 characters) in the tooltip.
+    selection : {"point", "interval"}, default "point"
+        Click (shift-click) points, or drag a box; named :data:`MAP_SELECTION`.
+
+    Returns
+    -------
+    altair.Chart
+
+    Examples
+    --------
+    >>> points = pd.DataFrame({"row": [0, 2], "x": [0.0, 1.0], "y": [0.0, 1.0]})
+    >>> points.attrs["n_rows"] = 3
+    >>> spec = map_by_class(points, [1, 0, -1], ["ham", "spam"]).to_dict()
+    >>> [row["predicted"] for row in spec["datasets"][spec["data"]["name"]]]
+    ['spam', 'no prediction']
+    """
+    names = _class_names(class_names)
+    data = _map_data(points, texts)
+    data["predicted"] = _category_name(_per_row(predictions, points, "predictions"), names, "no prediction")
+    domain = [*names, "no prediction"]
+    colours = [*_category_palette(len(names)), _GREY]
+    color = alt.Color("predicted:N", scale=alt.Scale(domain=domain, range=colours), title="predicted class")
+    title = f"Predicted class ({_map_method(points)} map)"
+    return _map_chart(data, color, title, [alt.Tooltip("predicted:N")], selection)
+
+
+def map_by_lf(
+    points: pd.DataFrame,
+    votes: Any,
+    extended_votes: Any,
+    class_names: Sequence[str],
+    *,
+    lf_name: str | None = None,
+    texts: Sequence[Any] | None = None,
+    selection: Literal["point", "interval"] = "point",
+) -> alt.Chart:
+    """The data map coloured by one LF: its own votes, the votes extension adds (lighter), and abstains (grey).
+
+    Parameters
+    ----------
+    votes, extended_votes : array-like of shape (n_rows,)
+        The LF's column of ``L`` and of the extended matrix (every own vote is kept by extension).
+    lf_name : str, optional
+        Shown in the title.
+    points, class_names, texts, selection
+        As in :func:`map_by_class`.
+    """
+    names = _class_names(class_names)
+    own = _per_row(votes, points, "votes").astype(np.int64)
+    extended = _per_row(extended_votes, points, "extended_votes").astype(np.int64)
+    labels = []
+    for o, e in zip(own.tolist(), extended.tolist(), strict=True):
+        if o != ABSTAIN:
+            labels.append(f"{names[o]} (own vote)")
+        elif e != ABSTAIN:
+            labels.append(f"{names[e]} (extended)")
+        else:
+            labels.append("abstains")
+    data = _map_data(points, texts)
+    data["vote"] = labels
+    palette = _category_palette(len(names))
+    domain = [f"{n} (own vote)" for n in names] + [f"{n} (extended)" for n in names] + ["abstains"]
+    colours = palette + [_tint(c) for c in palette] + [_GREY]
+    color = alt.Color("vote:N", scale=alt.Scale(domain=domain, range=colours), title="vote")
+    title = f"{'LF ' + repr(lf_name) if lf_name else 'LF'}: own and extended votes ({_map_method(points)} map)"
+    return _map_chart(data, color, title, [alt.Tooltip("vote:N")], selection)
+
+
+def map_by_confidence(
+    points: pd.DataFrame,
+    proba: Any,
+    *,
+    class_names: Sequence[str] | None = None,
+    texts: Sequence[Any] | None = None,
+    selection: Literal["point", "interval"] = "point",
+) -> alt.Chart:
+    """The data map coloured by the model's confidence (largest class probability) per row.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_rows, n_classes)
+        Probabilistic labels of every row (label model or end model).
+    class_names : sequence of str, optional
+        Adds the most probable class to the tooltip.
+    points, texts, selection
+        As in :func:`map_by_class`.
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim != 2 or proba.shape[1] < 2:
+        raise ValueError(f"proba must have shape (rows, classes >= 2); got {proba.shape}.")
+    picked = _per_row(proba, points, "proba")
+    data = _map_data(points, texts)
+    data["confidence"] = picked.max(axis=1)
+    tooltip = [alt.Tooltip("confidence:Q", format=".1%")]
+    if class_names is not None:
+        data["most likely"] = [str(class_names[i]) for i in picked.argmax(axis=1)]
+        tooltip.insert(0, alt.Tooltip("most likely:N"))
+    color = alt.Color(
+        "confidence:Q",
+        scale=alt.Scale(domain=[1.0 / proba.shape[1], 1.0], scheme="viridis"),
+        legend=alt.Legend(format="%"),
+        title="confidence",
+    )
+    return _map_chart(data, color, f"Confidence ({_map_method(points)} map)", tooltip, selection)
+
+
+def map_by_dev_label(
+    points: pd.DataFrame,
+    y: Any,
+    class_names: Sequence[str],
+    *,
+    texts: Sequence[Any] | None = None,
+    selection: Literal["point", "interval"] = "point",
+) -> alt.Chart:
+    """The data map coloured by gold (dev) label; unlabeled rows in grey.
+
+    Draw it from points made with ``include=`` the dev rows (see :func:`epoxy_core.projection.map_points`)
+    so that every labelled row is on the map however large the data.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_rows,)
+        Gold labels of every row, ``ABSTAIN`` for unlabeled.
+    points, class_names, texts, selection
+        As in :func:`map_by_class`.
+    """
+    names = _class_names(class_names)
+    data = _map_data(points, texts)
+    data["dev label"] = _category_name(_per_row(y, points, "y"), names, "unlabeled")
+    # Labelled rows drawn last, on top of the (usually far more numerous) unlabeled ones.
+    data = data.assign(_order=(data["dev label"] != "unlabeled").astype(int)).sort_values("_order", kind="stable")
+    data = data.drop(columns="_order")
+    domain = [*names, "unlabeled"]
+    colours = [*_category_palette(len(names)), _GREY]
+    color = alt.Color("dev label:N", scale=alt.Scale(domain=domain, range=colours), title="dev label")
+    return _map_chart(data, color, f"Dev labels ({_map_method(points)} map)", [alt.Tooltip("dev label:N")], selection)
+
+
+def selected_rows(selection: Any, points: pd.DataFrame | None = None) -> list[int]:
+    """Row ids picked on a map chart, from Streamlit's selection state.
+
+    Parameters
+    ----------
+    selection : mapping or list
+        ``st.altair_chart(chart, on_select="rerun")`` returns an event; pass it, its ``selection``, or
+        ``selection[MAP_SELECTION]``.  Point selections hold ``[{"row": ...}, ...]``; interval selections hold
+        ``{"x": [lo, hi], "y": [lo, hi]}`` and need ``points`` to find the rows inside.
+    points : pandas.DataFrame, optional
+        The map's points, for interval selections.
+
+    Returns
+    -------
+    list of int
+        Sorted, unique row ids (empty when nothing is selected).
+
+    Examples
+    --------
+    >>> selected_rows({"selection": {"map_points": [{"row": 7}, {"row": 3}]}})
+    [3, 7]
+    >>> selected_rows({"x": [0, 1], "y": [0, 1]}, pd.DataFrame({"row": [4, 5], "x": [0.5, 2], "y": [0.5, 0.5]}))
+    [4]
+    """
+    state: Any = selection
+    for key in ("selection", MAP_SELECTION):
+        if isinstance(state, Mapping) and key in state:
+            state = state[key]
+    if not state:
+        return []
+    if isinstance(state, Mapping):
+        if "x" not in state or "y" not in state:
+            return []
+        if points is None:
+            raise ValueError("An interval selection holds x/y ranges: pass the map's points to find the rows in it.")
+        (x0, x1), (y0, y1) = sorted(state["x"]), sorted(state["y"])
+        inside = points["x"].between(x0, x1) & points["y"].between(y0, y1)
+        return sorted(int(r) for r in points.loc[inside, "row"])
+    rows = set()
+    for item in state:
+        if isinstance(item, Mapping) and item.get("row") is not None:
+            rows.add(int(item["row"]))
+    return sorted(rows)
+
+
+def extension_curve_chart(curve: pd.DataFrame, threshold: float | None = None) -> alt.LayerChart | alt.Chart:
+    """Rows added by extension and their dev accuracy against the threshold, for the LF editor.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        :func:`epoxy_core.analysis.extension_curve` output.
+    threshold : float, optional
+        The current threshold, drawn as a vertical rule.
+
+    Returns
+    -------
+    altair.Chart or altair.LayerChart
+        Coverage lift (bars of the left axis) and dev accuracy of the added votes (points), per threshold.
+    """
+    _require_columns(curve, ("threshold", "coverage_lift", "added_accuracy", "added_rows"), "extension_curve_chart")
+    base = alt.Chart(curve)
+    tooltip = [
+        alt.Tooltip("threshold:Q", format=".2f"),
+        alt.Tooltip("added_rows:Q", title="rows added", format=","),
+        alt.Tooltip("coverage_lift:Q", title="coverage lift", format="+.1%"),
+        alt.Tooltip("added_accuracy:Q", title="dev accuracy of added votes", format=".1%"),
+    ]
+    lift = base.mark_line(color=_STAGE_COLORS[1], point=True).encode(
+        x=alt.X("threshold:Q", scale=alt.Scale(zero=False)),
+        y=alt.Y("coverage_lift:Q", title="coverage lift", axis=alt.Axis(format="%")),
+        tooltip=tooltip,
+    )
+    accuracy = base.mark_line(color="#e45756", strokeDash=[4, 3], point=True).encode(
+        x="threshold:Q",
+        y=alt.Y(
+            "added_accuracy:Q",
+            title="dev accuracy of added votes",
+            scale=alt.Scale(domain=[0, 1]),
+            axis=alt.Axis(format="%"),
+        ),
+        tooltip=tooltip,
+    )
+    chart: alt.LayerChart | alt.Chart = alt.layer(lift, accuracy).resolve_scale(y="independent")
+    if threshold is not None:
+        rule = (
+            alt.Chart(pd.DataFrame({"threshold": [float(threshold)]})).mark_rule(color="#555").encode(x="threshold:Q")
+        )
+        chart = alt.layer(lift, accuracy, rule).resolve_scale(y="independent")
+    return chart.properties(title="What extension adds at each threshold")

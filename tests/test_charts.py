@@ -93,3 +93,122 @@ def test_confidence_histogram_uses_row_maxima():
     assert [r["confidence"] for r in rows] == [0.9, 0.6]
     with pytest.raises(ValueError, match="shape"):
         charts.confidence_histogram(np.array([0.5, 0.5]))
+
+
+# ------------------------------------------------------------------------- the data map
+
+
+def map_points(rows, n_rows, method="umap"):
+    points = pd.DataFrame({"row": rows, "x": np.arange(len(rows), dtype=float), "y": np.zeros(len(rows))})
+    points.attrs.update(method=method, n_rows=n_rows)
+    return points
+
+
+POINTS = map_points([0, 2, 3, 5], n_rows=6)
+TEXTS = ["t0", "t1", "a" * 500, None, "t4", "t5"]
+
+
+def _by_row(chart) -> dict[int, dict]:
+    return {r["row"]: r for r in _values(chart)}
+
+
+def test_map_by_class_colours_the_sampled_rows_in_class_order():
+    chart = charts.map_by_class(POINTS, [1, 0, 0, -1, 1, 1], ["ham", "spam"], texts=TEXTS)
+    rows = _by_row(chart)
+    assert sorted(rows) == [0, 2, 3, 5]
+    assert {r: v["predicted"] for r, v in rows.items()} == {0: "spam", 2: "ham", 3: "no prediction", 5: "spam"}
+    assert len(rows[2]["text"]) == 200 and rows[3]["text"] == ""
+    spec = chart.to_dict()
+    assert spec["title"] == "Predicted class (UMAP map)"
+    scale = spec["encoding"]["color"]["scale"]
+    assert scale["domain"] == ["ham", "spam", "no prediction"] and scale["range"][2] == "#c7c7c7"
+    assert [t["field"] for t in spec["encoding"]["tooltip"]] == ["row", "predicted", "text"]
+
+
+def test_map_charts_carry_a_named_point_selection_and_zoom():
+    spec = charts.map_by_class(POINTS, [0] * 6, ["ham", "spam"]).to_dict()
+    params = {p["name"]: p for p in spec["params"]}
+    picker = params[charts.MAP_SELECTION]
+    assert picker["select"]["type"] == "point" and picker["select"]["fields"] == ["row"]
+    assert any(p.get("bind") == "scales" for p in params.values())
+    assert spec["encoding"]["opacity"]["condition"]["param"] == charts.MAP_SELECTION
+    interval = charts.map_by_class(POINTS, [0] * 6, ["ham", "spam"], selection="interval").to_dict()
+    assert [p["select"]["type"] for p in interval["params"]] == ["interval"]
+    with pytest.raises(ValueError, match="selection must be"):
+        charts.map_by_class(POINTS, [0] * 6, ["ham", "spam"], selection="lasso")
+
+
+def test_map_by_lf_tells_own_votes_from_extended_ones():
+    votes = [1, -1, -1, -1, 0, 0]
+    extended = [1, 1, 0, -1, 0, 0]
+    chart = charts.map_by_lf(POINTS, votes, extended, ["ham", "spam"], lf_name="subscribe")
+    assert {r: v["vote"] for r, v in _by_row(chart).items()} == {
+        0: "spam (own vote)",
+        2: "ham (extended)",
+        3: "abstains",
+        5: "ham (own vote)",
+    }
+    spec = chart.to_dict()
+    scale = spec["encoding"]["color"]["scale"]
+    assert scale["domain"] == [
+        "ham (own vote)",
+        "spam (own vote)",
+        "ham (extended)",
+        "spam (extended)",
+        "abstains",
+    ]
+    own, extended_colour = scale["range"][0], scale["range"][2]
+    assert own != extended_colour and extended_colour == charts._tint(own)
+    assert "'subscribe'" in spec["title"]
+
+
+def test_map_by_confidence_and_dev_label():
+    proba = np.array([[0.9, 0.1], [0.5, 0.5], [0.3, 0.7], [0.6, 0.4], [0.5, 0.5], [0.2, 0.8]])
+    rows = _by_row(charts.map_by_confidence(POINTS, proba, class_names=["ham", "spam"]))
+    assert {r: (v["confidence"], v["most likely"]) for r, v in rows.items()} == {
+        0: (0.9, "ham"),
+        2: (0.7, "spam"),
+        3: (0.6, "ham"),
+        5: (0.8, "spam"),
+    }
+    chart = charts.map_by_dev_label(map_points([0, 2, 3, 5], 6, method="pca"), [-1, 0, 1, -1, 0, -1], ["ham", "spam"])
+    values = _values(chart)
+    assert [(r["row"], r["dev label"]) for r in values] == [
+        (0, "unlabeled"),
+        (3, "unlabeled"),
+        (5, "unlabeled"),
+        (2, "spam"),
+    ]  # labelled rows drawn on top
+    assert chart.to_dict()["title"] == "Dev labels (PCA map)"
+
+
+def test_map_charts_want_full_length_per_row_arrays():
+    with pytest.raises(ValueError, match=r"one value per row of the data \(6\); got shape \(4,\)"):
+        charts.map_by_class(POINTS, [0, 1, 0, 1], ["ham", "spam"])
+    with pytest.raises(ValueError, match="proba must have shape"):
+        charts.map_by_confidence(POINTS, [0.5] * 6)
+    with pytest.raises(ValueError, match="needs columns"):
+        charts.map_by_class(pd.DataFrame({"x": [0.0]}), [0], ["a"])
+
+
+def test_selected_rows_reads_streamlits_selection_state():
+    event = {"selection": {charts.MAP_SELECTION: [{"row": 5}, {"row": 2}, {"row": 5}]}}
+    assert charts.selected_rows(event) == [2, 5]
+    assert charts.selected_rows(event["selection"]) == [2, 5]
+    assert charts.selected_rows({"selection": {charts.MAP_SELECTION: []}}) == []
+    assert charts.selected_rows({"selection": {}}) == []
+    box = {charts.MAP_SELECTION: {"x": [2.5, 0.5], "y": [-1, 1]}}
+    assert charts.selected_rows(box, POINTS) == [2, 3]
+    with pytest.raises(ValueError, match="pass the map's points"):
+        charts.selected_rows(box)
+
+
+def test_extension_curve_chart_layers_lift_accuracy_and_the_current_threshold():
+    curve = pd.DataFrame(
+        {"threshold": [0.9, 0.8], "added_rows": [1, 3], "coverage_lift": [0.1, 0.3], "added_accuracy": [1.0, np.nan]}
+    )
+    spec = charts.extension_curve_chart(curve, threshold=0.85).to_dict()
+    assert len(spec["layer"]) == 3
+    assert spec["resolve"]["scale"]["y"] == "independent"
+    with pytest.raises(ValueError, match="needs columns"):
+        charts.extension_curve_chart(curve.drop(columns="added_accuracy"))
