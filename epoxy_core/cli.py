@@ -28,7 +28,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EXIT_BAD_BUNDLE", "EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_MISSING_DEPENDENCY", "build_parser", "main"]
+__all__ = [
+    "EXIT_BAD_BUNDLE",
+    "EXIT_BAD_INPUT",
+    "EXIT_INTERNAL",
+    "EXIT_MISSING_DEPENDENCY",
+    "build_parser",
+    "bundle_report",
+    "main",
+]
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -353,9 +361,116 @@ def _cmd_label(args: argparse.Namespace, progress: _Progress) -> int:
     return EXIT_OK
 
 
+def _dev_labels(bundle: Any, df: Any, label_column: str | None, text_column: str | None) -> Any:
+    """Gold class indices of DATA's labeled rows (ABSTAIN elsewhere), or None without a label column."""
+    from epoxy_core.data import DatasetSpec, prepare_dataset
+
+    column = label_column or bundle.info.get("label_column")
+    if column is None or column not in df.columns:
+        if label_column is not None:
+            raise ValueError(f"The label column {label_column!r} is not in the data.")
+        return None
+    # The dataset's own reading of label cells (names, "1.0" for class "1", empty = unlabeled).
+    spec = DatasetSpec(text_column or bundle.text_column, column, class_names=bundle.class_names)
+    return prepare_dataset(df, spec).y
+
+
+def bundle_report(
+    bundle: Any,
+    df: Any,
+    *,
+    label_column: str | None = None,
+    text_column: str | None = None,
+    title: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    chunk_rows: int = 32_768,
+) -> str:
+    """The stakeholder report (:func:`epoxy_core.report.build_report`) of a bundle applied to a table.
+
+    The rows are labeled as new rows (extension from the bundle's support set); with gold labels in
+    ``label_column`` (default: the project's label column, when the data has it) the report scores the label
+    model, majority vote and the end model on them, with the one headline convention.
+    """
+    import numpy as np
+
+    from epoxy_core.analysis import lf_summary
+    from epoxy_core.labels import ABSTAIN
+    from epoxy_core.metrics import HEADLINE_CONVENTION, compare_models, headline_accuracy, label_model_metrics
+    from epoxy_core.model import MajorityVote
+    from epoxy_core.report import build_report
+
+    parts = []
+    if progress is not None:
+        progress(0, len(df))
+    for start in range(0, len(df), chunk_rows):
+        parts.append(bundle.predict(df.iloc[start : start + chunk_rows], text_column=text_column))
+        if progress is not None:
+            progress(min(start + chunk_rows, len(df)), len(df))
+    L = np.vstack([p.L for p in parts])
+    L_ext = np.vstack([p.L_extended for p in parts])
+    lm = np.vstack([p.label_model_proba for p in parts])
+    em = None if bundle.end_model is None else np.vstack([p.end_model_proba for p in parts])
+    covered = (L_ext != ABSTAIN).any(axis=1)
+    final = em if em is not None else lm
+    y = _dev_labels(bundle, df, label_column, text_column)
+    names, classes = bundle.lf_names, bundle.class_names
+    summary = lf_summary(L, L_ext, names=names, y=y, model=bundle.label_model, class_names=classes)
+    comparison = headline = metrics = None
+    n_dev = 0 if y is None else int((y != ABSTAIN).sum())
+    if n_dev:
+        dev = y != ABSTAIN
+        balance = bundle.label_model.class_balance_
+        majority = MajorityVote(cardinality=len(classes)).fit(L_ext, class_balance=balance).predict_proba(L_ext)
+        scored = {"label model, extended": lm, "majority vote, extended": majority}
+        if em is not None:
+            scored["end model"] = em
+        # Every model scored on all dev rows by the headline convention (an uncovered row gets the label
+        # model's prior class, or the end model's label); coverage says how many dev rows some LF voted on.
+        scores = {
+            name: label_model_metrics(y[dev], proba=proba[dev], class_names=classes) for name, proba in scored.items()
+        }
+        for name in scores:
+            scores[name]["coverage"] = 1.0 if name == "end model" else float(covered[dev].mean())
+        comparison = compare_models(scores)
+        result = headline_accuracy(y, final.argmax(axis=1), covered, prior=None if em is not None else balance)
+        headline = result.text(classes)
+        metrics = {"headline accuracy": result.accuracy, "coverage": result.coverage, "dev rows": n_dev}
+    thresholds = {
+        n: ("off" if not np.isfinite(t) else round(float(t), 4)) for n, t in zip(names, bundle.thresholds, strict=True)
+    }
+    method = {
+        "labels from": f"bundle {bundle.path.name if bundle.path else ''} (created {bundle.info.get('created')})",
+        "label model": type(bundle.label_model).__name__,
+        "end model": "on (final labels)" if bundle.end_model is not None else "off",
+        "extension": "from the bundle's support set, exact nearest voter: "
+        + ", ".join(f"{k} {v}" for k, v in thresholds.items()),
+        "support set": f"{bundle.support.embeddings.shape[0]:,} rows"
+        + ("" if bundle.support.exact else " (subsampled)"),
+        "tuning": (bundle.info.get("tuning") or {}).get("message", "not recorded"),
+    }
+    return build_report(
+        project=title or (bundle.path.stem if bundle.path else "Epoxy bundle"),
+        dataset={
+            "rows": len(df),
+            "dev labels": n_dev,
+            "text column": text_column or bundle.text_column,
+            "embedding": bundle.embedder.label,
+            "project rows (bundle)": bundle.info.get("n_rows"),
+        },
+        lf_summary=summary,
+        class_names=classes,
+        comparison=comparison,
+        class_balance=bundle.label_model.class_balance_,
+        headline=headline,
+        metrics=metrics,
+        method=method,
+        notes=[HEADLINE_CONVENTION, "Every row of the data was labeled as a new row with the bundle."],
+        proba=final,
+    )
+
+
 def _cmd_report(args: argparse.Namespace, progress: _Progress) -> int:
     from epoxy_core.batch.labeling import process_bundle
-    from epoxy_core.reporting import bundle_report
 
     out = Path(args.out)
     _check_out(out, args.overwrite)

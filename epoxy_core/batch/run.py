@@ -206,6 +206,8 @@ def label_files(
         if progress is not None:
             progress(done, total)
 
+    if progress is not None:
+        progress(0, total)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = _staging(target, "parts")
     try:
