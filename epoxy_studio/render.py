@@ -72,10 +72,13 @@ def user_message(error: BaseException | str) -> str:
 
 
 def message(kind: str, text: Any) -> None:
-    """Show ``text`` in a ``st.success`` / ``info`` / ``warning`` / ``error`` box, literally (see :func:`md`)."""
+    """Show ``text`` (or an exception's message) in a ``st.success`` / ``info`` / ``warning`` / ``error`` box.
+
+    The text is shown literally (see :func:`md`) and without library identifiers (see :func:`user_message`).
+    """
     if kind not in ("success", "info", "warning", "error"):
         raise ValueError(f"Unknown message kind {kind!r}.")
-    getattr(st, kind)(md(user_message(text) if isinstance(text, BaseException) else text))
+    getattr(st, kind)(md(user_message(text)))
 
 
 def cell_text(value: Any) -> str:

@@ -116,7 +116,7 @@ def editor() -> None:
 
         preview = timebox.run(st.session_state[state.TIMEBOX], "lfs.draft", _preview_key(draft, others), work)
         if isinstance(preview, str):  # the draft cannot vote here, e.g. a rule that does not fit the column type
-            render.message("error", render.user_message(preview))
+            render.message("error", preview)
         else:
             if isinstance(preview, timebox.Pending):
                 _show_pending(preview, "The preview of this LF")

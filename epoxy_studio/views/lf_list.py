@@ -192,7 +192,7 @@ def _import_votes() -> None:
             df, dataset.spec, project.dataset_source() or "dataset", lfs=items, keep_graph=True
         )
     except ValueError as error:
-        state.flash("error", render.user_message(error))
+        state.flash("error", str(error))
         return
     if saved:
         state.flash("success", f"Imported {len(new_lfs)} vote LFs: {', '.join(lf.name for lf in new_lfs)}.")

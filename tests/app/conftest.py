@@ -23,10 +23,17 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def new_app(data_dir: Path) -> Callable[[], AppTest]:
-    """Start a new browser-like session of the app (same data dir, fresh session state)."""
+def new_app(data_dir: Path) -> Callable[..., AppTest]:
+    """Start a new browser-like session of the app (same data dir, fresh session state).
 
-    def start() -> AppTest:
-        return AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    ``new_app(page)`` makes ``page`` (e.g. ``"app_pages/results.py"``) the session's first request, as a
+    bookmarked or reconnecting tab does; the default is the home page.
+    """
+
+    def start(page: str | None = None) -> AppTest:
+        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+        if page is not None:
+            at.switch_page(page)
+        return at.run()
 
     return start

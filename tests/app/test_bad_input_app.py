@@ -37,6 +37,7 @@ from tests.app.helpers import (
 
 pytestmark = pytest.mark.slow
 PROJECT = "default"
+LFS_PAGE = "app_pages/labeling_functions.py"
 # Library names a user of the app never typed and cannot act on.
 LIBRARY_WORDS = ("DatasetSpec", "lf_from_dict", "class_names)", "Traceback", "KeyError", "IndexError")
 
@@ -160,7 +161,7 @@ def test_an_npy_of_the_wrong_size_is_refused_and_the_graph_setting_stays(new_app
 )
 def test_a_bad_lf_file_is_refused_and_the_lfs_stay(new_app, ws, data, expected):
     before = snapshot(ws)
-    at = lfs_page(new_app())
+    at = new_app(LFS_PAGE)
     at.file_uploader(key="lfs.json_file").upload("lfs.json", data, "application/json").run()
     at.button(key="lfs.import_json").click().run()
     assert any(expected in e for e in messages(at, "error")), shown(at)
@@ -175,7 +176,7 @@ def test_imported_lfs_that_do_not_fit_are_listed_off_with_their_reason_and_can_b
         {"type": "column_rule", "name": "no such column", "label": 0, "column": "price", "op": ">", "value": 3},
         {"type": "column_rule", "name": "text > 5", "label": 0, "column": "text", "op": ">", "value": 5},
     ]
-    at = lfs_page(new_app())
+    at = new_app(LFS_PAGE)
     at.file_uploader(key="lfs.json_file").upload("unfit.json", lf_file(*unfit), "application/json").run()
     at.button(key="lfs.import_json").click().run()
     no_errors(at)  # the page renders, the list is complete and import/export is drawn (issue 12, item 2)
@@ -230,7 +231,7 @@ def test_lfs_of_another_dataset_keep_the_page_usable_after_the_data_changes(new_
 )
 def test_bad_vote_files_are_refused_and_the_dataset_and_lfs_stay(new_app, ws, array, expected):
     before = snapshot(ws)
-    at = lfs_page(new_app())
+    at = new_app(LFS_PAGE)
     data = npy(array, allow_pickle=array.dtype == object)
     at.file_uploader(key="lfs.votes_file").upload("votes.npy", data, "application/octet-stream").run()
     at.button(key="lfs.import_votes").click().run()
@@ -358,8 +359,7 @@ def test_tuning_with_two_dev_labels_never_shows_nan(new_app, data_dir):
     ws.update_settings(
         PROJECT, ProjectSettings(embedding=tfidf, graph_built=True, class_balance="dev labels").to_dict()
     )
-    at = new_app()
-    at.switch_page("app_pages/results.py").run()
+    at = new_app("app_pages/results.py")
     at.button(key="results.tune").click().run()
     assert not at.exception
     text = shown(at)
@@ -371,10 +371,7 @@ def test_tuning_with_two_dev_labels_never_shows_nan(new_app, data_dir):
 
 
 def two_tabs(new_app: Callable[[], AppTest], page: str) -> tuple[AppTest, AppTest]:
-    first, second = new_app(), new_app()
-    first.switch_page(page).run()
-    second.switch_page(page).run()
-    return first, second
+    return new_app(page), new_app(page)
 
 
 def test_two_tabs_moving_different_thresholds_both_keep_their_change(new_app, ws):
@@ -403,7 +400,7 @@ def test_the_tab_that_loses_an_lf_conflict_is_told_and_keeps_its_draft(new_app, 
 
 
 def test_a_stale_tab_cannot_overwrite_a_dataset_another_tab_replaced(new_app, ws):
-    a, b = new_app(), lfs_page(new_app())
+    a, b = new_app(), new_app(LFS_PAGE)
     votes = npy(np.zeros((40, 1), np.int8))
     b.file_uploader(key="lfs.votes_file").upload("votes.npy", votes, "application/octet-stream").run()
     new_table = pd.DataFrame({"text": [f"row {i}" for i in range(50)], "label": ["x", "y"] * 25})

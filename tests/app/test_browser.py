@@ -213,6 +213,10 @@ def test_upload_add_lf_see_lift_and_download_labels(server, browser, tmp_path):
     driver.get(server)
     wait_text(driver, "Open the results page")
     find(driver, '[data-testid="stSelectbox"]')  # the project picker has loaded
+    # A local tool has nothing to deploy: client.toolbarMode = "minimal" hides Streamlit's Deploy button.
+    assert not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stAppDeployButton"]')
+    assert "Deploy" not in driver.find_element(By.TAG_NAME, "body").text
+    assert "Train and You'll Miss It" in driver.find_element(By.TAG_NAME, "body").text
     shot(driver, SHOTS, "1_home")
 
     nav(driver, "Data & embeddings")
@@ -247,10 +251,12 @@ def test_upload_add_lf_see_lift_and_download_labels(server, browser, tmp_path):
     target = download(driver, "Labels (CSV)", downloads, "labels.csv")
     labels = pd.read_csv(target)
     assert len(labels) == 40
-    assert {"text", "predicted_label", "P(ham)", "P(spam)"} <= set(labels.columns)
-    assert labels[["P(ham)", "P(spam)"]].sum(axis=1).round(6).eq(1.0).all()
+    # The upload has its own "label" column: it is kept, and the generated columns are prefixed.
+    assert {"text", "label", "epoxy_label", "epoxy_P(ham)", "epoxy_P(spam)"} <= set(labels.columns)
+    assert labels["label"].fillna("").tolist() == pd.read_csv(csv)["label"].fillna("").tolist()
+    assert labels[["epoxy_P(ham)", "epoxy_P(spam)"]].sum(axis=1).round(6).eq(1.0).all()
     # Ham rows that mention "song" are labelled ham.
-    assert (labels.loc[labels["text"].str.contains("song"), "predicted_label"] == "ham").all()
+    assert (labels.loc[labels["text"].str.contains("song"), "epoxy_label"] == "ham").all()
 
     # A second project from the sidebar starts empty; the first keeps its data.
     find(driver, '[data-testid="stSidebar"] [data-testid="stExpander"] summary').click()
@@ -301,3 +307,68 @@ def test_docs_screenshots(server, browser):
     _wait(driver, 60).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, '[data-testid="stVegaLiteChart"]')) >= 4)
     time.sleep(1)  # let vega finish drawing
     shot(driver, DOCS_SHOTS, "results")
+
+
+@pytest.fixture
+def pixel_server() -> Iterator[tuple[str, list[str]]]:
+    """A local HTTP server that records every request; yields (its URL, the paths requested)."""
+    import http.server
+    import threading
+
+    requested: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # the name http.server calls
+            requested.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", requested
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_page_url_opened_first_renders_and_user_text_stays_text(server, browser, tmp_path, pixel_server):
+    """The first request of a fresh server names a page (a reconnecting tab); class names hold markdown."""
+    driver, _ = browser
+    driver.get(f"{server}/labeling_functions")
+    _wait(driver, 60).until(
+        lambda d: any(h.text.strip() == "Labeling functions" for h in d.find_elements(By.TAG_NAME, "h1"))
+    )
+    wait_idle(driver)
+    body = driver.find_element(By.TAG_NAME, "body").text
+    assert "KeyError" not in body and "Load a dataset first" in body
+    # The app's own navigation, not one Streamlit made up from a pages/ folder.
+    links = [a.text.splitlines()[-1] for a in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a')]
+    assert links == ["Home", "Data & embeddings", "Labeling functions", "Extension & results"]
+
+    url, requested = pixel_server
+    image = f"![x]({url}/pixel.png)"
+    frame = pd.DataFrame(
+        {"text": ["buy now", "nice song", "buy it", "a song"], "label": ["**bold**", image, "", image]}
+    )
+    csv = tmp_path / "markdown.csv"
+    frame.to_csv(csv, index=False)
+    nav(driver, "Data & embeddings")
+    find(driver, 'input[type="file"]').send_keys(str(csv))
+    wait_text(driver, "Use this table")
+    click_button(driver, "Use this table")
+    wait_text(driver, "Dev rows (labeled)")
+    caption = next(
+        c.text
+        for c in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stCaptionContainer"]')
+        if "Classes:" in c.text
+    )
+    assert caption.replace("\u2060", "") == f"Classes: {image}, **bold**"  # literally, sorted
+    main = driver.find_element(By.CSS_SELECTOR, '[data-testid="stMain"]')
+    assert not main.find_elements(By.CSS_SELECTOR, "img[src*='pixel'], strong")
+    time.sleep(1)
+    assert requested == [], f"the browser fetched {requested} from text in the data"
