@@ -141,7 +141,7 @@ def accuracy_comparison(summary: pd.DataFrame) -> alt.Chart:
             y=alt.Y("LF:N", sort=list(names), title=None),
             x=alt.X("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
             color=alt.Color("kind:N", sort=order, title=None),
-            shape=alt.Shape("kind:N", sort=order, title=None),
+            shape=alt.Shape("kind:N", sort=order, legend=None),  # one legend (colour) for both channels
             tooltip=[alt.Tooltip("LF:N"), alt.Tooltip("kind:N"), alt.Tooltip("accuracy:Q", format=".1%")],
         )
     )
