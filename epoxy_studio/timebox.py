@@ -62,7 +62,7 @@ def run(
     key: str,
     work: Callable[[], T],
     *,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | None = None,
 ) -> T | Pending:
     """Run ``work()`` off the calling thread, waiting at most ``timeout`` seconds for it.
 
@@ -76,8 +76,8 @@ def run(
         What the work computes (a digest of its inputs).  The same key in the same slot reuses the job.
     work : callable
         The computation; no Streamlit calls inside.
-    timeout : float
-        Seconds to wait.
+    timeout : float, optional
+        Seconds to wait; default :data:`DEFAULT_TIMEOUT`.
 
     Returns
     -------
@@ -104,6 +104,6 @@ def run(
         job = _Job(key, _POOL.submit(work), time.monotonic())
         registry[slot] = job
     try:
-        return job.future.result(timeout=timeout)
+        return job.future.result(timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
     except FutureTimeout:
         return Pending(time.monotonic() - job.started)

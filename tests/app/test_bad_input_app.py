@@ -412,3 +412,49 @@ def test_a_stale_tab_cannot_overwrite_a_dataset_another_tab_replaced(new_app, ws
     b.button(key="lfs.import_votes").click().run()  # b still shows the 40-row table
     assert any("changed in another tab" in w for w in messages(b, "warning")), shown(b)
     assert snapshot(ws) == after_a  # a's table and LFs stand; no vote column was added
+
+
+# ---------------------------------------------------------------------------------------------- heavy work
+
+
+def test_a_slow_preview_says_so_and_leaves_the_page_usable(new_app, ws, monkeypatch):
+    import time
+
+    from epoxy_studio import timebox
+    from epoxy_studio.engine import Engine
+
+    slow_draft = Engine.draft
+
+    def draft_taking_a_while(self, lf, others):
+        time.sleep(1.0)
+        return slow_draft(self, lf, others)
+
+    monkeypatch.setattr(timebox, "DEFAULT_TIMEOUT", 0.05)
+    monkeypatch.setattr(Engine, "draft", draft_taking_a_while)
+    at = draft(new_app(LFS_PAGE), "keyword", "slow one", keywords="my")
+    no_errors(at)
+    assert any("still being computed" in i for i in messages(at, "info")), shown(at)
+    assert at.button(key="lfs.save")  # the LF can be added meanwhile
+    time.sleep(1.5)
+    at.button(key="lfs.preview_again").click().run()
+    assert any(m.label == "Coverage" for m in at.metric)  # the finished preview is picked up
+
+
+def test_a_huge_cell_and_hundreds_of_keywords_preview_without_freezing(new_app, data_dir, monkeypatch):
+    # Issue 12, item 5: one 1,000,000-character row and 900 shared-prefix keywords, whole words off, took the
+    # highlighter 64-89 s and stopped the server answering.  Highlighting now reads a window of each shown row.
+    from epoxy_studio import timebox
+
+    monkeypatch.setattr(timebox, "DEFAULT_TIMEOUT", 60.0)  # wait for the real answer, whatever the load
+    frame = pd.DataFrame({"text": ["ab" * 500_000 + " needle", "short text", "other"], "label": ["x", "y", ""]})
+    at = new_app()
+    upload(at, "huge.csv", csv_bytes(frame))
+    at.button(key="data.use_table").click().run()
+    no_errors(at)
+    keywords = ", ".join(f"abababab{i}" for i in range(900)) + ", needle"
+    at = draft(at, "keyword", "many", keywords=keywords)
+    at.checkbox(key="lfs.form.keyword.whole_word").uncheck().run()
+    no_errors(at)
+    assert any(m.label == "Coverage" and m.value == "33.3%" for m in at.metric), shown(at)
+    html = at.get("html")[0].proto.body
+    assert ">needle</mark>" in html and len(html) < 20_000  # the match is shown, from a window of the row
