@@ -68,10 +68,11 @@ import pyarrow as pa
 
 from epoxy_core._cells import cell_to_text
 from epoxy_core.embed import EmbeddingSource, embed_texts, embedder_fingerprint
-from epoxy_core.export import labels_arrow, labels_table
+from epoxy_core.export import labels_arrow
 from epoxy_core.extension import extend_new_rows, nearest_voters_for_new_rows, thresholds_array
 from epoxy_core.labels import ABSTAIN, LabelMatrix, check_label_matrix
 from epoxy_core.lf import BaseLF, SimilarityLF, apply_lfs, lfs_from_json, lfs_to_json
+from epoxy_core.lf.serialize import _reject_duplicate_keys
 from epoxy_core.model import LabelModel
 from epoxy_core.model.end_model import EndModel
 from epoxy_core.neighbors import prepare_embeddings
@@ -561,11 +562,9 @@ class Bundle:
         >>> bundle.label(pd.DataFrame({"text": ["check out my channel", "lovely song"]}))  # doctest: +SKIP
            row label  P(ham)  P(spam)  covered voted_lfs extended_lfs  ...
         """
-        ids, name = self._ids(df, id_column)
-        prediction = self.predict(df, text_column=text_column, progress=progress)
-        return labels_table(
-            self.class_names, ids=ids, id_column=name, row_offset=row_offset, **self._output(prediction)
-        )
+        return self.label_arrow(
+            df, id_column=id_column, text_column=text_column, row_offset=row_offset, progress=progress
+        ).to_pandas()
 
     def label_arrow(
         self,
@@ -849,22 +848,13 @@ def save_bundle(
 # ---------------------------------------------------------------------------------------------- loading
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
 def _read_json(path: Path, what: str) -> Any:
     size = path.stat().st_size
     if size > _MAX_JSON_BYTES:
         raise BundleIntegrityError(f"{what} is {size:,} bytes, larger than any bundle writes; it is not a bundle.")
     try:
         return json.loads(
-            path.read_bytes().decode("utf-8"), object_pairs_hook=_reject_duplicates, parse_constant=_no_constant
+            path.read_bytes().decode("utf-8"), object_pairs_hook=_reject_duplicate_keys, parse_constant=_no_constant
         )
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise BundleIntegrityError(f"{what} is not valid JSON ({error}); the bundle is damaged.") from None

@@ -214,3 +214,15 @@ def test_python_dash_m_runs_the_command_line(tmp_path):
     )
     assert result.returncode == EXIT_BAD_INPUT
     assert result.stderr.startswith("epoxy: error: No such file or folder") and "Traceback" not in result.stderr
+
+
+def test_sample_keeps_every_dev_row_and_is_seeded():
+    from epoxy_core.cli import _sample
+
+    table = comments(400, n_dev=60)
+    sample = _sample(table, "label", 100, seed=0)
+    assert len(sample) == 100 and sample["label"].notna().sum() == 60
+    assert sample["row_id"].is_monotonic_increasing  # table order kept
+    assert sample["row_id"].tolist() == _sample(table, "label", 100, seed=0)["row_id"].tolist()
+    assert sample["row_id"].tolist() != _sample(table, "label", 100, seed=1)["row_id"].tolist()
+    assert len(_sample(table, None, 1000, seed=0)) == 400

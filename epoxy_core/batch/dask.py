@@ -31,6 +31,7 @@ from typing import Any
 
 from epoxy_core.batch.labeling import DEFAULT_CHUNK_ROWS, PartitionResult, label_partition, process_bundle
 from epoxy_core.batch.partitions import Partition
+from epoxy_core.bundle import BUNDLE_FILES
 
 __all__ = ["BundlePlugin", "DaskEngine", "require_distributed"]
 
@@ -40,8 +41,6 @@ try:  # the engine works only with distributed installed; the module imports wit
     from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPlugin
 except ImportError:  # pragma: no cover - exercised where dask is not installed
     _WorkerPlugin = object  # type: ignore[assignment,misc]
-
-_BUNDLE_FILES = ("manifest.json", "bundle.json", "label_model.npz", "end_model.npz", "support.npz", "probe.npz")
 
 
 def require_distributed() -> Any:
@@ -58,7 +57,7 @@ def require_distributed() -> Any:
 
 def _bundle_files(path: Path) -> tuple[str, dict[str, bytes]]:
     """The bundle's files as bytes, and a key naming this exact bundle (the manifest's digest)."""
-    files = {name: (path / name).read_bytes() for name in _BUNDLE_FILES if (path / name).is_file()}
+    files = {name: (path / name).read_bytes() for name in BUNDLE_FILES if (path / name).is_file()}
     if "manifest.json" not in files:
         raise ValueError(f"{path} is not a bundle: it has no manifest.json.")
     return hashlib.sha256(files["manifest.json"]).hexdigest(), files

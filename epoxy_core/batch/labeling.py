@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -27,6 +28,7 @@ from epoxy_core.bundle import Bundle, load_bundle
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
+    "AtomicParquetWriter",
     "PartitionResult",
     "bundle_columns",
     "label_partition",
@@ -114,6 +116,48 @@ def part_name(index: int) -> str:
     return f"part-{index:05d}.parquet"
 
 
+class AtomicParquetWriter:
+    """Append Arrow tables to a Parquet file as row groups; the file appears under its name only when complete.
+
+    Used as a context manager: rows go to a hidden ``.part`` file that is renamed onto ``target`` when the
+    block ends without an error (and removed when it does not), so a crashed worker or an interrupted merge
+    never leaves a half-written file that a reader would take for labels.  Every table after the first is
+    cast to the first one's schema (a column that is all-null in one chunk keeps the type of the others).
+    """
+
+    def __init__(self, target: str | os.PathLike[str]):
+        self.target = Path(target)
+        self.partial = self.target.with_name(f".{self.target.name}.{os.getpid()}.part")
+        self._writer: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+
+    def write(self, table: pa.Table) -> None:
+        if self._writer is None:
+            self._schema = table.schema
+            self._writer = pq.ParquetWriter(self.partial, self._schema)
+        else:
+            try:
+                table = table.cast(self._schema)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as error:
+                raise ValueError(
+                    f"Rows written to {self.target.name} have other column types than the first ones ({error}); "
+                    "the input files disagree on a column's type (the id column?)."
+                ) from None
+        self._writer.write_table(table)
+
+    def __enter__(self) -> AtomicParquetWriter:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        try:
+            if self._writer is not None:
+                self._writer.close()
+                if kind is None:
+                    os.replace(self.partial, self.target)
+        finally:
+            self.partial.unlink(missing_ok=True)
+
+
 def label_partition(
     bundle: Bundle,
     partition: Partition,
@@ -155,28 +199,13 @@ def label_partition(
     if partition.n_rows >= 0 and len(frame) != partition.n_rows:
         raise ValueError(f"{partition.name} has {len(frame)} rows, not the {partition.n_rows} planned: did it change?")
     target = Path(out_dir) / part_name(partition.index)
-    staging = target.with_name(target.name + ".part")
-    writer: pq.ParquetWriter | None = None
-    schema: pa.Schema | None = None
-    try:
-        for begin in range(0, max(len(frame), 1), chunk_rows):
+    with AtomicParquetWriter(target) as output:
+        for begin in range(0, max(len(frame), 1), chunk_rows):  # an empty partition still writes its schema
             chunk = frame.iloc[begin : begin + chunk_rows]
             offset = partition.offset + begin if partition.offset >= 0 else begin
-            table = bundle.label_arrow(chunk, id_column=id_column, text_column=text_column, row_offset=offset)
-            if writer is None:
-                schema = table.schema
-                writer = pq.ParquetWriter(staging, schema)
-            writer.write_table(table.cast(schema))
+            output.write(bundle.label_arrow(chunk, id_column=id_column, text_column=text_column, row_offset=offset))
             if on_rows is not None:
                 on_rows(len(chunk))
-        assert writer is not None
-        writer.close()
-        writer = None
-        os.replace(staging, target)
-    finally:
-        if writer is not None:
-            writer.close()
-        staging.unlink(missing_ok=True)
     return PartitionResult(
         index=partition.index,
         n_rows=len(frame),

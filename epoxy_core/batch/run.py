@@ -11,10 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from epoxy_core.batch.labeling import PartitionResult, bundle_columns, part_name, process_bundle
+from epoxy_core.batch.labeling import (
+    AtomicParquetWriter,
+    PartitionResult,
+    bundle_columns,
+    part_name,
+    process_bundle,
+)
 from epoxy_core.batch.local import LocalEngine
 from epoxy_core.batch.partitions import (
     DEFAULT_ROWS_PER_PARTITION,
@@ -101,33 +106,11 @@ def _is_our_output(folder: Path) -> bool:
 
 def _merge_parts(parts: Sequence[Path], target: Path) -> None:
     """Concatenate part files into one Parquet file, one row group at a time (memory: one row group)."""
-    partial = target.with_name(f".{target.name}.{os.getpid()}.part")
-    writer: pq.ParquetWriter | None = None
-    schema: pa.Schema | None = None
-    try:
+    with AtomicParquetWriter(target) as output:
         for part in parts:
             source = pq.ParquetFile(part)
             for g in range(source.num_row_groups):
-                table = source.read_row_group(g)
-                if writer is None:
-                    schema = table.schema
-                    writer = pq.ParquetWriter(partial, schema)
-                try:
-                    table = table.cast(schema)
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as error:
-                    raise ValueError(
-                        f"{part.name} has other column types than the first part ({error}); the input files "
-                        "disagree on a column's type (the id column?). Write a folder instead (--out DIR)."
-                    ) from None
-                writer.write_table(table)
-        if writer is not None:
-            writer.close()
-            writer = None
-            os.replace(partial, target)
-    finally:
-        if writer is not None:
-            writer.close()
-        partial.unlink(missing_ok=True)
+                output.write(source.read_row_group(g))
 
 
 def label_files(
