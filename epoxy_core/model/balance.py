@@ -1,4 +1,30 @@
-"""The class balance (prior) of a label model: from labels, given, or checked."""
+"""The class balance (prior) of a label model: from labels, given, estimated, and the one default.
+
+:data:`DEFAULT_CLASS_BALANCE` is ``"estimate"``: the label model infers the prior from the votes alone (for two
+classes, the mean of the prior under the likelihood of the votes, see
+:meth:`~epoxy_core.model.triplet.TripletLabelModel.fit`).  ``fit``, ``tune_thresholds`` and the app all start
+from it; a user with dev labels can pick ``"dev labels"`` instead (:func:`resolve_class_balance`).
+
+Why, measured in December 2026 (dev accuracy of ``TripletLabelModel()`` on the 100 dev labels of the YouTube
+spam votes in ``../shared``; no label is used by the model except for "dev labels", which is 10-fold
+cross-validated, the prior from the other nine folds, 20 shuffles):
+
+====================================  =====================  ===================
+prior                                 10 tutorial LFs        6 README LFs
+====================================  =====================  ===================
+``"uniform"``                         0.88                   0.93
+``"estimate"``                        0.87 (spam 0.497)      0.93 (spam 0.493)
+``"dev labels"`` (10-fold CV)         0.862 (0.85 - 0.89)    0.93
+previous estimate (likelihood argmax) 0.90 (spam 0.64)       0.74 (spam 0.36)
+====================================  =====================  ===================
+
+On spam, whose classes are balanced, the estimate ties the uniform prior and no longer runs off towards an edge
+(the argmax of the likelihood jumped between bumps at 0.36 and 0.64).  On classes that are not balanced the
+estimate is what matters: synthetic one-class LFs independent given Y (5 seeds, accuracy on all rows) with
+20% positives score 0.878 / 0.873 (2,000 / 20,000 rows, coverage 10-30%) with the estimate against 0.698 /
+0.703 with a uniform prior, and 0.806 against 0.613 at 20,000 rows with coverage 2-10%; with balanced classes
+both agree within 0.01.  Dev frequencies of 100 labels are no better than the estimate on spam and need labels.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +40,7 @@ ClassBalance = npt.ArrayLike | Literal["estimate", "uniform"] | None
 (meaning :data:`DEFAULT_CLASS_BALANCE`)."""
 
 DEFAULT_CLASS_BALANCE: str = "estimate"
-"""The one default prior of ``fit``, ``tune_thresholds`` and the app (see the module docstring for why)."""
+"""The one default prior of ``fit``, ``tune_thresholds`` and the app (the module docstring says why)."""
 
 
 def class_balance_from_labels(y: Any, cardinality: int, smoothing: float = 1.0) -> npt.NDArray[np.float64]:

@@ -72,7 +72,8 @@ class MajorityVote(LabelModel):
         ----------
         L : array-like of shape (n_rows, n_lfs)
         class_balance : array-like of shape (cardinality,), "estimate", "uniform" or None
-            ``"estimate"`` (also ``None``) is the mean vote share of the rows with votes (add-one smoothed).
+            Majority vote has no model of the votes to estimate a prior from: every string (and ``None``)
+            gives the uniform prior.
 
         Returns
         -------
@@ -80,9 +81,7 @@ class MajorityVote(LabelModel):
             ``self``, fitted.
         """
         L = self._check_fit_input(L)
-        if class_balance is None or (isinstance(class_balance, str) and class_balance == "estimate"):
-            self.class_balance_ = vote_share_balance(L, self.cardinality)
-        elif isinstance(class_balance, str) and class_balance == "uniform":
+        if class_balance is None or (isinstance(class_balance, str) and class_balance in ("estimate", "uniform")):
             self.class_balance_ = np.full(self.cardinality, 1.0 / self.cardinality)
         elif isinstance(class_balance, str):
             raise ValueError(f"class_balance must be probabilities, 'estimate' or 'uniform'; got {class_balance!r}.")
