@@ -261,6 +261,9 @@ def _cmd_fit(args: argparse.Namespace, progress: _Progress) -> int:
 
     out = Path(args.out)
     _check_out(out, args.overwrite)
+    labels_path = Path(args.labels_out) if args.labels_out else None
+    if labels_path is not None:
+        _check_out(labels_path, args.overwrite)  # before the fit, not after minutes of work
     lf_path = Path(args.lfs)
     if not lf_path.is_file():
         raise ValueError(f"No LF file at {lf_path}.")
@@ -306,11 +309,9 @@ def _cmd_fit(args: argparse.Namespace, progress: _Progress) -> int:
         100 * float((fitted.L != -1).any(axis=1).mean()),
         fitted.tuning["message"],
     )
-    if args.labels_out:
+    if labels_path is not None:
         from epoxy_core.export import write_labels
 
-        labels_path = Path(args.labels_out)
-        _check_out(labels_path, args.overwrite)
         table = fitted.labels_table()
         write_labels(table, labels_path, "csv" if labels_path.suffix.lower() == ".csv" else "parquet")
         log.info("Wrote the in-project labels to %s", labels_path)

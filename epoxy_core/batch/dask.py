@@ -81,6 +81,7 @@ class BundlePlugin(_WorkerPlugin):
         for name, content in self.files.items():
             (folder / name).write_bytes(content)
         process_bundle(folder, key=self.key)  # checks every checksum again, then the embedder
+        self.files = {}  # loaded: free this copy (the scheduler keeps its own for workers that join later)
 
 
 def _label_task(
