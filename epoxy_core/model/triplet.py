@@ -362,12 +362,15 @@ class TripletLabelModel(LabelModel):
         return np.minimum(delta, np.minimum(mean / q, (1.0 - mean) / (1.0 - q)))
 
     def _feature_tables(self, mean: np.ndarray, delta: np.ndarray, balance: np.ndarray) -> np.ndarray:
-        """(cardinality, n_features) ``P(v_f = 1 | y)``; unestimated features get 0 (they are not used)."""
+        """(..., cardinality, n_features) ``P(v_f = 1 | y)``; unestimated features get 0 (they are not used).
+
+        ``delta`` (..., n_features) and ``balance`` (..., cardinality) may carry a leading axis of priors.
+        """
         classes = self.feature_classes_
-        q = balance[classes]
+        q = balance[..., classes]
         d = np.nan_to_num(delta)
-        own = np.clip(mean + (1.0 - q) * d, 0.0, 1.0)
-        other = np.clip(mean - q * d, 0.0, 1.0)
+        own = np.clip(mean + (1.0 - q) * d, 0.0, 1.0)[..., None, :]
+        other = np.clip(mean - q * d, 0.0, 1.0)[..., None, :]
         return np.where(classes[None, :] == np.arange(self.cardinality)[:, None], own, other)
 
     def _posterior_weights(self, tables: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -375,7 +378,8 @@ class TripletLabelModel(LabelModel):
 
         For an estimated LF ``log P(lambda_i | y)`` is ``log P(v_f | y) - log P(abstain_i | y)`` per feature plus
         ``log P(abstain_i | y)`` in the constant; likelihood ratios are capped (``accuracy_bounds``).  An LF the
-        data cannot estimate votes with ``fallback_accuracy`` and its abstentions say nothing.
+        data cannot estimate votes with ``fallback_accuracy`` and its abstentions say nothing.  ``tables`` is
+        (..., cardinality, n_features); ``delta`` (n_features,) says which features are estimated.
         """
         high = self.accuracy_bounds[1]
         cap = high / (1.0 - high)
@@ -383,15 +387,15 @@ class TripletLabelModel(LabelModel):
         of_lf = (lfs[:, None] == np.arange(self.n_lfs_)[None, :]).astype(np.float64)  # (F, m)
         unknown = (~np.isnan(delta) @ of_lf) < of_lf.sum(axis=0)  # an LF with any unestimated feature
         vote = np.maximum(tables, 1e-300)
-        vote = np.maximum(vote, vote.max(axis=0, keepdims=True) / cap)
-        abstain = np.maximum(1.0 - tables @ of_lf, 1e-300)  # (C, m)
-        abstain = np.maximum(abstain, abstain.max(axis=0, keepdims=True) / cap)
-        weights = np.log(vote) - np.log(abstain)[:, lfs]
-        constants = np.log(abstain)[:, ~unknown].sum(axis=1)
+        vote = np.maximum(vote, vote.max(axis=-2, keepdims=True) / cap)
+        abstain = np.maximum(1.0 - tables @ of_lf, 1e-300)  # (..., C, m)
+        abstain = np.maximum(abstain, abstain.max(axis=-2, keepdims=True) / cap)
+        weights = np.log(vote) - np.log(abstain)[..., lfs]
+        constants = np.log(abstain)[..., ~unknown].sum(axis=-1)
         accuracy = float(np.clip(self.fallback_accuracy, 1.0 - high, high))
         own = classes[None, :] == np.arange(C)[:, None]
         fallback = np.where(own, np.log(accuracy), np.log((1.0 - accuracy) / (C - 1)))
-        weights = np.where(unknown[lfs][None, :], fallback, weights)
+        weights = np.where(unknown[lfs], fallback, weights)
         return weights, constants
 
     def _set_class_conditional_accuracies(
@@ -435,17 +439,14 @@ class TripletLabelModel(LabelModel):
             return np.full(2, 0.5)
         patterns, counts = self._vote_patterns(L)
         patterns = patterns[:, known]  # unestimated LFs vote with a made-up accuracy: not in the likelihood
-        weights = np.empty((BALANCE_GRID.size, 2, known.size))
-        offsets = np.empty((BALANCE_GRID.size, 2))
-        for k, p in enumerate(BALANCE_GRID):
-            balance = np.array([1.0 - p, p])
-            delta = at_half * 0.5 / np.sqrt(p * (1.0 - p))
-            q = balance[self.feature_classes_]
-            delta = np.minimum(delta, np.minimum(mean / q, (1.0 - mean) / (1.0 - q)))
-            w, constants = self._posterior_weights(self._feature_tables(mean, delta, balance), delta)
-            weights[k], offsets[k] = w[:, known], constants + np.log(balance)
+        balances = np.column_stack([1.0 - BALANCE_GRID, BALANCE_GRID])  # (G, 2)
+        q = balances[:, self.feature_classes_]  # (G, F)
+        deltas = at_half * (0.5 / np.sqrt(BALANCE_GRID * (1.0 - BALANCE_GRID)))[:, None]
+        deltas = np.minimum(deltas, np.minimum(mean / q, (1.0 - mean) / (1.0 - q)))
+        weights, constants = self._posterior_weights(self._feature_tables(mean, deltas, balances), at_half)
+        weights, offsets = weights[..., known], constants + np.log(balances)  # (G, 2, K), (G, 2)
         scores = np.empty(BALANCE_GRID.size)
-        for chunk in np.array_split(np.arange(BALANCE_GRID.size), 4):  # one product per chunk of priors
+        for chunk in np.array_split(np.arange(BALANCE_GRID.size), max(1, patterns.shape[0] // 5_000)):
             logits = (patterns @ weights[chunk].reshape(-1, known.size).T).reshape(-1, chunk.size, 2)
             logits += offsets[chunk]
             scores[chunk] = counts @ np.logaddexp(logits[..., 0], logits[..., 1])
