@@ -1,4 +1,4 @@
-"""Models that turn votes into labels: label models (no ground truth needed) and their baselines."""
+"""Models that turn votes into labels: label models (no ground truth needed), their baselines, the end model."""
 
 from epoxy_core.model.balance import (
     BALANCE_MODES,
@@ -9,12 +9,14 @@ from epoxy_core.model.balance import (
 )
 from epoxy_core.model.base import LabelModel
 from epoxy_core.model.baselines import MajorityVote
+from epoxy_core.model.end_model import EndModel
 from epoxy_core.model.triplet import TripletLabelModel
 
 __all__ = [
     "BALANCE_MODES",
     "DEFAULT_CLASS_BALANCE",
     "ClassBalance",
+    "EndModel",
     "LabelModel",
     "MajorityVote",
     "TripletLabelModel",
