@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from epoxy_core import analysis
@@ -255,8 +256,10 @@ class Engine:
             try:
                 self.votes(lf)
                 self._problems[digest] = None
-            except ValueError as error:
-                self._problems[digest] = str(error)
+            except (ValueError, TypeError, pa.ArrowException) as error:
+                # The core says ValueError; the other two are caught too because an LF that cannot be applied
+                # must never take the LF page down with it (the page lists it, off, with this reason).
+                self._problems[digest] = str(error) or "It could not be applied to this data."
         return self._problems[digest]
 
     def problems(self, items: Sequence[LFItem]) -> list[str | None]:

@@ -303,7 +303,7 @@ def test_docs_screenshots(server, browser):
     nav(driver, "Extension & results")
     wait_text(driver, "Label quality on dev labels")
     click_button(driver, "Tune on dev labels")
-    wait_text(driver, "cross-validated dev")
+    wait_text(driver, "cross-validated dev", timeout=600)  # the prior is estimated in every fold: slow under load
     _wait(driver, 60).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, '[data-testid="stVegaLiteChart"]')) >= 4)
     time.sleep(1)  # let vega finish drawing
     shot(driver, DOCS_SHOTS, "results")
