@@ -346,7 +346,7 @@ class _TooLargeDecompressed(ValueError):
 def _too_large_decompressed(name: str, size: int, decoded: int | None, budget: int) -> ValueError:
     holds = f"about {format_size(decoded)} of data" if decoded is not None else "more data than fits in memory"
     return _TooLargeDecompressed(
-        f"'{name}' is too large once decompressed: the {format_size(size)} file holds {holds}; the limit is "
+        f"'{name}' is too large once decompressed: it holds {holds} ({format_size(size)} on disk); the limit is "
         f"{format_size(budget)}. Upload a sample of the rows, or drop columns you do not need."
     )
 
