@@ -247,3 +247,13 @@ def test_support_cap_keeps_each_class_share_and_is_seeded():
     np.testing.assert_allclose(
         support.embeddings, embeddings[support.rows] / np.linalg.norm(embeddings[support.rows], axis=1)[:, None], 1e-6
     )
+
+
+def test_model_parameters_of_another_layout_are_refused_with_the_models_reason(copy):
+    # What an older or newer label model would leave in a bundle: fitted state this code does not know.
+    document = json.loads((copy / "bundle.json").read_text())
+    document["label_model"]["state"].pop(next(iter(document["label_model"]["state"])))
+    (copy / "bundle.json").write_text(json.dumps(document))
+    _rewrite_manifest(copy, "bundle.json")
+    with pytest.raises(BundleError, match="label model cannot be rebuilt here"):
+        load_bundle(copy)
