@@ -15,6 +15,7 @@ matters more here than a few seconds).
 from __future__ import annotations
 
 import importlib.util
+import threading
 import warnings
 from typing import Any, Literal
 
@@ -22,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["MAX_UMAP_ROWS", "map_points", "pca_points", "umap_available", "umap_points"]
+__all__ = ["MAX_UMAP_ROWS", "map_points", "pca_points", "umap_available", "umap_points", "warm_up_umap"]
 
 MAX_UMAP_ROWS = 200_000
 """Above this many rows ``method="auto"`` draws PCA: UMAP's layout of every row would take many minutes."""
@@ -227,6 +228,7 @@ def map_points(
     include: Any = None,
     n_neighbors: int = 15,
     min_dist: float = 0.1,
+    n_epochs: int | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
     """A 2-D map of the rows: UMAP from the k-NN graph when it can, else PCA.
@@ -243,7 +245,7 @@ def map_points(
     embeddings : array-like of shape (n_rows, d), optional
         Default ``graph.embeddings``; needed for PCA without a graph.
     method : {"auto", "umap", "pca"}, default "auto"
-    max_points, include, n_neighbors, min_dist, seed
+    max_points, include, n_neighbors, min_dist, n_epochs, seed
         See :func:`umap_points` and :func:`pca_points`.
 
     Returns
@@ -292,8 +294,58 @@ def map_points(
             include=include,
             n_neighbors=n_neighbors,
             min_dist=min_dist,
+            n_epochs=n_epochs,
             seed=seed,
         )
     points = pca_points(vectors, max_points=max_points, include=include, seed=seed)
     points.attrs["note"] = note
     return points
+
+
+_warm_lock = threading.Lock()
+_warm_thread: threading.Thread | None = None
+
+
+def _warm_up() -> None:
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(0)
+    n, k = 64, 8
+    vectors = rng.standard_normal((n, 8)).astype(np.float32)
+    # A graph of random neighbours is enough to compile every kernel UMAP runs.
+    indices = np.array([rng.choice(np.delete(np.arange(n), i), k, replace=False) for i in range(n)])
+    similarities = np.sort(rng.uniform(0.2, 0.9, (n, k)).astype(np.float32), axis=1)[:, ::-1]
+    graph = SimpleNamespace(indices=indices, similarities=np.ascontiguousarray(similarities), metric="cosine")
+    umap_points(graph, vectors, max_points=10, n_neighbors=k, n_epochs=5)
+
+
+def warm_up_umap(background: bool = True) -> threading.Thread | None:
+    """Compile umap-learn's numba code once per process, on a tiny input, so the first real map is faster.
+
+    umap-learn compiles its kernels without an on-disk cache, in every new process: the first
+    :func:`umap_points` call pays that (about 20-30 s on a quiet 2-core machine, several minutes when it is
+    busy; ``bench/umap_map.py`` prints it).  An app can start this at launch, beside
+    :func:`epoxy_core.neighbors.warm_up_jit`, and show :func:`pca_points` until the map is ready.
+
+    Parameters
+    ----------
+    background : bool, default True
+        Run in a daemon thread and return it; otherwise compile before returning (None).
+
+    Returns
+    -------
+    threading.Thread or None
+        The warm-up thread (started once per process; later calls return the same one), or None in the
+        foreground or when umap-learn is not installed.
+    """
+    global _warm_thread
+    if not umap_available():
+        return None
+    if not background:
+        _warm_up()
+        return None
+    with _warm_lock:
+        if _warm_thread is None:
+            _warm_thread = threading.Thread(target=_warm_up, name="epoxy-umap-warm-up", daemon=True)
+            _warm_thread.start()
+        return _warm_thread

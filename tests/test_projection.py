@@ -100,6 +100,34 @@ def test_map_points_refuses_what_it_cannot_draw():
         umap_points(build_knn_graph(X[:6], n_neighbors=3, method="exact"))
 
 
+def test_umap_gets_the_graph_as_precomputed_knn_and_returns_the_sample(monkeypatch):
+    import sys
+
+    seen = {}
+
+    class FakeUMAP:
+        def __init__(self, **settings):
+            seen.update(settings)
+
+        def fit_transform(self, X):
+            seen["X"] = X
+            return np.column_stack([np.arange(len(X)), -np.arange(len(X))]).astype(np.float32)
+
+    monkeypatch.setitem(sys.modules, "umap", SimpleNamespace(UMAP=FakeUMAP))
+    X, _ = blobs(60)
+    graph = build_knn_graph(X, n_neighbors=8, method="exact")
+    points = umap_points(graph, max_points=20, include=[59], n_neighbors=30, seed=5)
+    indices, distances = seen["precomputed_knn"]
+    assert seen["n_neighbors"] == 9 and indices.shape == (60, 9)  # capped at the graph's 8 neighbours + the row
+    assert (indices[:, 0] == np.arange(60)).all() and (indices[:, 1:] == graph.indices).all()
+    assert np.allclose(distances[:, 1:], 1 - graph.similarities)
+    assert (seen["metric"], seen["random_state"], seen["n_components"]) == ("cosine", 5, 2)
+    assert seen["X"] is graph.embeddings
+    assert 59 in points["row"].tolist() and len(points) == 20
+    assert (points["x"] == points["row"]).all()  # each drawn row keeps its own coordinates
+    assert points.attrs == {"method": "umap", "n_rows": 60, "note": ""}
+
+
 @pytest.mark.slow
 def test_umap_from_the_graph_is_deterministic_and_separates_clusters():
     X, labels = blobs(400, centres=3)
