@@ -196,8 +196,8 @@ def _fingerprint_onnx(model: str) -> str:
 
 
 MINILM_NOTE = (
-    "Offline; the best neighbours where meaning matters. About 15 CPU-seconds per 1,000 short texts: "
-    "15-55 texts/s measured on 2 shared cores (load 5-17), so minutes from a few thousand rows."
+    "Offline; the best neighbours where meaning matters, but ~15 CPU-s per 1,000 texts "
+    "(15-55 texts/s measured on 2 shared cores, load 5-17)."
 )
 
 

@@ -76,8 +76,8 @@ def _describe() -> EmbedderInfo:
         label="TF-IDF + SVD (no model)",
         installed=_has_module("sklearn"),
         dim=TFIDF_MAX_DIM,
-        note="No model files; matches words and spellings, not meaning (best at telling languages apart). "
-        "Slower than WordLlama, and more so past 10,000 rows (the SVD).",
+        note="No model files; matches words and spellings, not meaning (best at telling languages apart); "
+        "slow past 10,000 rows.",
     )
 
 

@@ -22,8 +22,8 @@ WORDLLAMA_CONFIG = "l2_supercat"
 WORDLLAMA_DIM = 256
 WORDLLAMA_BATCH_SIZE = 2048  # one batch is a sparse-dense product; small batches only add Python overhead
 WORDLLAMA_NOTE = (
-    "Offline and ~150x faster than MiniLM (2,000-14,000 texts/s on 2 shared cores: 100,000 rows in under a "
-    "minute); as good on short comments, weaker where meaning matters."
+    "Offline; ~150x less CPU than MiniLM (100,000 rows in under a minute); "
+    "as good on short comments, weaker where meaning matters."
 )
 
 
