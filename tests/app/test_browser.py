@@ -42,7 +42,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
     pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    ElementNotInteractableException,
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -180,6 +185,20 @@ def download(driver, label: str, folder: Path, name: str, attempts: int = 3) -> 
     raise AssertionError(f"{label!r} downloaded nothing after {attempts} clicks; the folder holds {found}")
 
 
+def click_when_ready(driver, locator: tuple[str, str], timeout: float = 30):
+    """Click an element as soon as it takes the click (an expander still opening refuses it); returns it."""
+
+    def attempt(d):
+        try:
+            element = d.find_element(*locator)
+            element.click()
+        except (ElementNotInteractableException, NoSuchElementException):
+            return False
+        return element
+
+    return _wait(driver, timeout).until(attempt)
+
+
 def type_into(driver, aria_label: str, text: str) -> None:
     field = find(driver, f'[data-testid="stMain"] input[aria-label="{aria_label}"]')
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", field)
@@ -261,8 +280,7 @@ def test_upload_add_lf_see_lift_and_download_labels(server, browser, tmp_path):
     # A second project from the sidebar starts empty; the first keeps its data.
     find(driver, '[data-testid="stSidebar"] [data-testid="stExpander"] summary').click()
     sidebar_name = (By.CSS_SELECTOR, '[data-testid="stSidebar"] input[aria-label="Name"]')
-    name = _wait(driver, 30).until(EC.element_to_be_clickable(sidebar_name))  # after the expander opens
-    name.click()
+    name = click_when_ready(driver, sidebar_name)  # after the expander has opened
     name.send_keys("second", Keys.ENTER)
     wait_idle(driver)
     buttons = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebar"] button')
