@@ -11,13 +11,16 @@ WordLlama, TF-IDF; TF-IDF's vocabulary and SVD are fitted on the train texts onl
    labels, models fitted on their rows, its own rows labelled through the new-row path - pooled over the 100
    dev rows.  It is nested too, and it is the situation the test rows are in (a video nobody tuned on).
 
+Both with the library's default class balance (``DEFAULT_CLASS_BALANCE``) and with the dev-label
+frequencies (``"dev labels"``, recomputed inside every fold from the labels it may see).
+
 Every figure is the headline accuracy of ``epoxy_core.metrics`` (all dev rows; rows no LF covers labelled by
 the end model when it is on, by the class prior when it is off).  The recommended pipeline is the
-(embedder, setting) with the best held-out-video accuracy; ties go to the better in-graph nested figure,
-then to the simpler setting, then to the embedder listed first.  It is then tuned on all 100 dev labels,
-fitted on the train rows, and the test rows get: their own LF votes, extension from the train rows' voters
-(``nearest_voters_for_new_rows`` / ``extend_new_rows``, same thresholds), the label model's posterior, and
-the end model's prediction when it is on.
+(class balance, embedder, setting) with the best held-out-video accuracy; ties go to the better in-graph
+nested figure, then to the simpler setting, then to the balance and embedder listed first.  It is then tuned
+on all 100 dev labels, fitted on the train rows, and the test rows get: their own LF votes, extension from
+the train rows' voters (``nearest_voters_for_new_rows`` / ``extend_new_rows``, same thresholds), the label
+model's posterior, and the end model's prediction when it is on.
 
 The LFs come two ways: the precomputed votes (``lf_votes_signed.npy``, +1 = spam) and the same LFs
 re-created as the app's keyword / regex / column rules (columns 0-6; 7-9 need spaCy/TextBlob and are
@@ -29,6 +32,7 @@ MiniLM run embeds 1,836 texts, 10-150 s depending on the machine's load)::
 
     .venv/bin/python bench/spam_quality.py --data ../shared/data/youtube_spam --out PREDICTIONS.csv
     .venv/bin/python bench/spam_quality.py --embedders minilm --quick    # one embedder, no held-out videos
+    .venv/bin/python bench/spam_quality.py --class-balance estimate      # only the library default prior
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from epoxy_core.tuning import LABEL_MODEL, PIPELINE_SETTINGS, tune_pipeline
 CLASS_NAMES = ["ham", "spam"]
 HAM, SPAM = 0, 1
 EMBEDDERS = ("minilm", "wordllama", "tfidf")
+BALANCES = (DEFAULT_CLASS_BALANCE, "dev labels")
 DEFAULT_DATA = pl.SHARED_DIR / "data" / "youtube_spam"
 NLP_COLUMNS = {7: "spacy_person_vote", 8: "textblob_polarity_vote", 9: "textblob_subjectivity_vote"}
 
@@ -141,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with youtube_spam.csv")
     parser.add_argument("--out", type=Path, help="write the test rows' predictions (row_id,label,p_spam) here")
     parser.add_argument("--embedders", default=",".join(EMBEDDERS), help="comma-separated, default %(default)s")
-    parser.add_argument("--class-balance", default=DEFAULT_CLASS_BALANCE, help="label model prior (%(default)s)")
+    parser.add_argument(
+        "--class-balance", default=",".join(dict.fromkeys(BALANCES)), help="label model priors tried (%(default)s)"
+    )
     parser.add_argument("--quick", action="store_true", help="skip the held-out-video validation (rank by nested)")
     args = parser.parse_args(argv)
 
@@ -149,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No spam data at {args.data} (youtube_spam.csv + lf_votes_signed.npy): nothing to measure.")
         return 0
     embedders = installed_embedders([e.strip() for e in args.embedders.split(",") if e.strip()])
+    balances = [b.strip() for b in args.class_balance.split(",") if b.strip()]
     df, y_all, signed = load(args.data)
     L_all = label_matrix(df, signed)
     train, test = np.flatnonzero(df["split"] == "train"), np.flatnonzero(df["split"] == "test")
@@ -156,52 +164,51 @@ def main(argv: list[str] | None = None) -> int:
     texts = df["text"].to_numpy(dtype=object)
     print(
         f"{train.size:,} train rows ({int((y != ABSTAIN).sum())} dev labels, {int((y == SPAM).sum())} spam), "
-        f"{test.size} test rows (unlabeled: predicted as new rows); class balance {args.class_balance!r}"
+        f"{test.size} test rows (unlabeled: predicted as new rows); class balances tried: {balances}"
     )
     print(f"Majority vote, no extension (uniform prior): dev accuracy {majority_vote_dev(L, y):.3f}\n")
 
     lines: list[list[Any]] = []
     candidates: list[dict[str, Any]] = []
-    for order, model in enumerate(embedders):
-        start = time.perf_counter()
-        E_train, E_test = embed(model, texts, train, test)
-        nearest = pl.graph_voters(L, E_train)
-        choice = tune_pipeline(L, y, nearest, embeddings=E_train, cardinality=2, class_balance=args.class_balance)
-        held_out: dict[str, float] = {}
-        if not args.quick:
-            held_out = pl.held_out_group_scores(L, y, E_train, videos, cardinality=2, class_balance=args.class_balance)
-        for rank, name in enumerate(PIPELINE_SETTINGS):
-            setting = choice.settings[name]
-            if name == LABEL_MODEL and order > 0:
-                continue  # the label model alone does not use the embedding: one line is enough
-            fitted = pl.fit_pipeline(setting, L, E_train, nearest, choice.class_balance, 2)
-            on_test = fitted.predict_new(L_all[test], E_test)
-            lines.append(
-                [
-                    setting.describe(),
-                    "-" if name == LABEL_MODEL else model,
-                    setting.cv_score,
-                    held_out.get(name),
-                    setting.fitted_score,
-                    setting.coverage,
-                    float(on_test.covered.mean()),
-                ]
-            )
-            candidates.append(
-                {
-                    "key": (-held_out.get(name, -1.0), -(setting.cv_score or 0.0), rank, order),
-                    "setting": setting,
-                    "embedder": model,
-                    "test": on_test,
-                    "held_out": held_out.get(name),
-                }
-            )
-        print(f"  {model}: {choice.message}  ({time.perf_counter() - start:.0f} s)")
+    vectors = {}
+    for balance_order, balance in enumerate(balances):
+        for order, model in enumerate(embedders):
+            start = time.perf_counter()
+            if model not in vectors:
+                vectors[model] = embed(model, texts, train, test)
+            E_train, E_test = vectors[model]
+            nearest = pl.graph_voters(L, E_train)
+            choice = tune_pipeline(L, y, nearest, embeddings=E_train, cardinality=2, class_balance=balance)
+            held_out: dict[str, float] = {}
+            if not args.quick:
+                held_out = pl.held_out_group_scores(L, y, E_train, videos, cardinality=2, class_balance=balance)
+            for rank, name in enumerate(PIPELINE_SETTINGS):
+                setting = choice.settings[name]
+                if name == LABEL_MODEL and order > 0:
+                    continue  # the label model alone does not use the embedding: one line per balance
+                fitted = pl.fit_pipeline(setting, L, E_train, nearest, choice.class_balance, 2)
+                on_test = fitted.predict_new(L_all[test], E_test)
+                lines.append(
+                    [
+                        setting.describe(),
+                        balance,
+                        "-" if name == LABEL_MODEL else model,
+                        setting.cv_score,
+                        held_out.get(name),
+                        setting.fitted_score,
+                        setting.coverage,
+                        float(on_test.covered.mean()),
+                    ]
+                )
+                key = (-held_out.get(name, -1.0), -(setting.cv_score or 0.0), rank, balance_order, order)
+                candidates.append({"key": key, "setting": setting, "balance": balance, "embedder": model})
+                candidates[-1]["test"] = on_test
+            print(f"  {balance}, {model}: {choice.message}  ({time.perf_counter() - start:.0f} s)")
 
-    headers = ["setting (tuned on all 100 dev labels)", "embedder", "nested", "held-out video", "fitted"]
+    headers = ["setting (tuned on all 100 dev labels)", "balance", "embedder", "nested", "held-out video", "fitted"]
     headers += ["coverage train", "coverage test"]
     print()
-    print(pl.format_table(headers, lines, numeric=range(2, 7)))
+    print(pl.format_table(headers, lines, numeric=range(3, 8)))
     print(
         f"\n{HEADLINE_CONVENTION}"
         "\nnested = outer 5-fold CV of tune_pipeline's choice for the setting (rows stay in the graph);"
@@ -211,7 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     best = min(candidates, key=lambda c: c["key"])
     how = "held-out-video accuracy" if not args.quick else "nested CV accuracy (--quick)"
-    print(f"\nRecommended (by {how}): {best['setting'].describe()} with {best['embedder']}.")
+    print(
+        f"\nRecommended (by {how}): {best['setting'].describe()} with {best['embedder']}, "
+        f"class balance {best['balance']!r}."
+    )
     counts = {name: int((best["test"].labels == c).sum()) for c, name in enumerate(CLASS_NAMES)}
     print(f"Test rows predicted: {counts}; covered by an LF after extension: {best['test'].covered.mean():.3f}")
     if args.out is not None:
