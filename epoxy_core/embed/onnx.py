@@ -196,8 +196,8 @@ def _fingerprint_onnx(model: str) -> str:
 
 
 MINILM_NOTE = (
-    "Offline; the best neighbours where meaning matters, but ~15 CPU-s per 1,000 texts "
-    "(15-55 texts/s measured on 2 shared cores, load 5-17)."
+    "Offline; the best neighbours where meaning matters, but slow: ~80-120 texts/s of comment length "
+    "on 2 quiet cores (15-55 when the machine is busy)."
 )
 
 

@@ -37,8 +37,8 @@ LARGE_TABLE_MODEL = "wordllama"
 LARGE_TABLE_ROWS = 5_000
 """Where MiniLM's wait stops being worth its better neighbours (bench/embedders.py).
 
-At ~15 CPU-seconds per 1,000 short texts, 5,000 rows cost MiniLM about 40 s of two free cores and
-several minutes on a loaded machine (once: embeddings are cached); WordLlama embeds them in a second."""
+At 80-120 comment-length texts/s on two quiet cores (15-55 on a busy machine), 5,000 rows cost MiniLM
+about a minute, several on a loaded machine (once: embeddings are cached); WordLlama takes a second."""
 DEFAULT_MODEL = SMALL_TABLE_MODEL
 """The default of a table of unknown size; :func:`default_model` chooses by size."""
 
