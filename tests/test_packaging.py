@@ -73,3 +73,21 @@ def test_the_installed_package_works_from_another_folder(wheel: Path, tmp_path: 
     rows, data_dir, has_app, has_pages = result.stdout.split()
     assert int(rows) > 100 and has_app == has_pages == "True"
     assert Path(data_dir) == tmp_path / "xdg" / "epoxy-studio"
+
+
+def test_every_public_name_resolves_from_the_top_level() -> None:
+    import epoxy_core as ec
+
+    assert sorted(ec.__all__) == sorted(ec._EXPORTS)
+    for name in ec.__all__:
+        assert getattr(ec, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        ec.no_such_name  # noqa: B018
+
+
+def test_importing_the_package_loads_no_heavy_dependency() -> None:
+    # The command line and every Dask worker import epoxy_core: it must not pull in scikit-learn or numba.
+    heavy = ("sklearn", "numba", "pynndescent", "onnxruntime", "pandas")
+    code = f"import sys, epoxy_core; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
