@@ -67,12 +67,12 @@ import pandas as pd
 import pyarrow as pa
 
 from epoxy_core._cells import cell_to_text
+from epoxy_core._json import loads_strict
 from epoxy_core.embed import EmbeddingSource, embed_texts, embedder_fingerprint
 from epoxy_core.export import labels_arrow
 from epoxy_core.extension import extend_new_rows, nearest_voters_for_new_rows, thresholds_array
 from epoxy_core.labels import ABSTAIN, LabelMatrix, check_label_matrix
 from epoxy_core.lf import BaseLF, SimilarityLF, apply_lfs, lfs_from_json, lfs_to_json
-from epoxy_core.lf.serialize import _reject_duplicate_keys
 from epoxy_core.model import LabelModel
 from epoxy_core.model.end_model import EndModel
 from epoxy_core.neighbors import prepare_embeddings
@@ -853,15 +853,9 @@ def _read_json(path: Path, what: str) -> Any:
     if size > _MAX_JSON_BYTES:
         raise BundleIntegrityError(f"{what} is {size:,} bytes, larger than any bundle writes; it is not a bundle.")
     try:
-        return json.loads(
-            path.read_bytes().decode("utf-8"), object_pairs_hook=_reject_duplicate_keys, parse_constant=_no_constant
-        )
+        return loads_strict(path.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise BundleIntegrityError(f"{what} is not valid JSON ({error}); the bundle is damaged.") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed")
 
 
 def _read_npz(path: Path, name: str) -> dict[str, np.ndarray]:

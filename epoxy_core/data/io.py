@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from epoxy_core._json import DuplicateKeyError, reject_duplicate_keys
 from epoxy_core.data.limits import DEFAULT_MAX_BYTES, MAX_COLUMNS, format_size
 
 __all__ = ["DEFAULT_MAX_BYTES", "SUPPORTED_EXTENSIONS", "read_bytes", "read_table"]
@@ -427,22 +428,6 @@ def _dictionary_decoded_bytes(array: pa.Array | pa.ChunkedArray) -> int:
     return 0
 
 
-def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """``json`` hook: refuse an object that repeats a key (``json.loads`` would keep the last silently)."""
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKeyError(key)
-        result[key] = value
-    return result
-
-
-class _DuplicateKeyError(ValueError):
-    def __init__(self, key: str):
-        super().__init__(key)
-        self.key = key
-
-
 def _parse_json_lines(text: str, name: str) -> list[dict[str, Any]]:
     lines = text.splitlines()
     last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
@@ -452,8 +437,8 @@ def _parse_json_lines(text: str, name: str) -> list[dict[str, Any]]:
             continue
         number = index + 1
         try:
-            record = json.loads(line, object_pairs_hook=_object_without_duplicates)
-        except _DuplicateKeyError as error:
+            record = json.loads(line, object_pairs_hook=reject_duplicate_keys)
+        except DuplicateKeyError as error:
             raise ValueError(
                 f"'{name}' line {number}: the key '{error.key}' appears twice in one record. "
                 "Each column name must be unique."
@@ -485,8 +470,8 @@ def _parse_json_document(text: str, name: str) -> list[dict[str, Any]]:
             f"'{name}' must hold an array of records ([{{\"text\": ...}}, ...]) or one JSON object per line."
         )
     try:
-        document = json.loads(text, object_pairs_hook=_object_without_duplicates)
-    except _DuplicateKeyError as error:
+        document = json.loads(text, object_pairs_hook=reject_duplicate_keys)
+    except DuplicateKeyError as error:
         raise ValueError(
             f"'{name}': the key '{error.key}' appears twice in one record. Each column name must be unique."
         ) from None

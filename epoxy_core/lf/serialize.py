@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from epoxy_core._json import loads_strict
 from epoxy_core.lf._checks import (
     MAX_LFS,
 )
@@ -107,19 +108,6 @@ def lfs_to_json(lfs: Iterable[BaseLF]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r} in a JSON object.")
-        out[key] = value
-    return out
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in an LF file.")
-
-
 def lfs_from_json(text: str | bytes, *, max_bytes: int = MAX_LF_FILE_BYTES) -> list[BaseLF]:
     """Load LFs saved by :func:`lfs_to_json`, treating the input as untrusted.
 
@@ -156,7 +144,7 @@ def lfs_from_json(text: str | bytes, *, max_bytes: int = MAX_LF_FILE_BYTES) -> l
         raise ValueError(f"LF JSON must be str or bytes, got {type(text).__name__}.")
 
     try:
-        document = json.loads(text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
+        document = loads_strict(text)
     except RecursionError:
         raise ValueError("The LF file is nested too deeply to be an LF file.") from None
     except json.JSONDecodeError as exc:
