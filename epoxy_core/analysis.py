@@ -44,6 +44,7 @@ __all__ = [
     "ExtensionPreview",
     "HasAccuracies",
     "LFAnalysis",
+    "dev_columns",
     "extension_curve",
     "extension_preview",
     "label_conflict",
@@ -99,6 +100,53 @@ def _accuracy(correct: npt.NDArray[np.int64], incorrect: npt.NDArray[np.int64]) 
     total = correct + incorrect
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, correct / np.maximum(total, 1), np.nan)
+
+
+def _correct_incorrect(L: np.ndarray, labels: np.ndarray) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per-LF counts of votes equal to / different from ``labels`` (ABSTAIN labels and votes count nowhere)."""
+    gold = labels != ABSTAIN
+    votes = L[gold]
+    hits = votes == labels[gold, None]
+    correct = hits.sum(axis=0, dtype=np.int64)
+    incorrect = (votes != ABSTAIN).sum(axis=0, dtype=np.int64) - correct
+    return correct, incorrect
+
+
+def dev_columns(L: Any, y: Any, *, L_extended: Any | None = None) -> dict[str, npt.NDArray[Any]]:
+    """The dev-set columns of :func:`lf_summary`: ``correct``, ``incorrect``, ``empirical_accuracy`` per LF.
+
+    With ``L_extended`` also ``extended_correct``, ``extended_incorrect``, ``extended_empirical_accuracy``.
+    Rows whose label is ``ABSTAIN`` are ignored, so passing only the dev rows (``L[dev]``, ``y[dev]``) gives the
+    same answer at the cost of the dev set, which is how the interactive session re-scores after a hand label.
+    Zero rows are fine (every count 0, accuracies NaN).
+
+    Examples
+    --------
+    >>> columns = dev_columns([[0, -1], [1, 1]], [0, 0], L_extended=[[0, 0], [1, 1]])
+    >>> columns["correct"].tolist(), columns["incorrect"].tolist(), columns["extended_correct"].tolist()
+    ([1, 0], [1, 1], [1, 1])
+    """
+    matrix = np.asarray(L)
+    if matrix.ndim != 2:
+        raise ValueError(f"L must be 2-D (rows, LFs); got shape {matrix.shape}.")
+    labels = check_labels(y, n_rows=matrix.shape[0])
+    correct, incorrect = _correct_incorrect(matrix, labels)
+    columns: dict[str, npt.NDArray[Any]] = {
+        "correct": correct,
+        "incorrect": incorrect,
+        "empirical_accuracy": _accuracy(correct, incorrect),
+    }
+    if L_extended is not None:
+        extended = np.asarray(L_extended)
+        if extended.shape != matrix.shape:
+            raise ValueError(f"L has shape {matrix.shape} but L_extended has shape {extended.shape}.")
+        correct, incorrect = _correct_incorrect(extended, labels)
+        columns.update(
+            extended_correct=correct,
+            extended_incorrect=incorrect,
+            extended_empirical_accuracy=_accuracy(correct, incorrect),
+        )
+    return columns
 
 
 # --------------------------------------------------------------------------------------------------
@@ -232,11 +280,7 @@ class LFAnalysis:
         labels = check_labels(y, cardinality=self.cardinality, n_rows=self.n_rows)
         dev = labels != ABSTAIN
         # The dev set is usually tiny (~100 rows): gathering it first keeps this step negligible.
-        dev_votes = self.L[dev]
-        hits = dev_votes == labels[dev, None]
-        correct = hits.sum(axis=0, dtype=np.int64)
-        incorrect = (dev_votes != ABSTAIN).sum(axis=0, dtype=np.int64) - correct
-        return correct, incorrect
+        return _correct_incorrect(self.L[dev], labels[dev])
 
     # ------------------------------------------------------------------ totals
 
@@ -433,15 +477,12 @@ class LFAnalysis:
                 raise ValueError(
                     f"y has shape {np.shape(y)} but the label matrix has {self.n_rows} rows; pass one label per row."
                 )
-            correct, incorrect = self._dev_counts(y)
-            columns.update(correct=correct, incorrect=incorrect, empirical_accuracy=_accuracy(correct, incorrect))
-            if extended is not None:
-                correct, incorrect = extended._dev_counts(y)
-                columns.update(
-                    extended_correct=correct,
-                    extended_incorrect=incorrect,
-                    extended_empirical_accuracy=_accuracy(correct, incorrect),
-                )
+            labels = check_labels(y, cardinality=self.cardinality, n_rows=self.n_rows)
+            dev = labels != ABSTAIN
+            # The dev set is usually tiny (~100 rows): gathering it first keeps this step negligible.
+            columns.update(
+                dev_columns(self.L[dev], labels[dev], L_extended=None if extended is None else extended.L[dev])
+            )
         return pd.DataFrame(columns, index=pd.Index(self.names, name="lf"))
 
 

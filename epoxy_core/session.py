@@ -10,7 +10,14 @@ while a user edits labeling functions:
   sample, which once gave an edited LF the previous version's nearest voters;
 - the label model's results per (LF digests, thresholds, class balance), for the results page;
 - the end model, fitted in a background thread once the label model settles, never blocking a threshold
-  change (:meth:`LabelingSession.end_model` answers at once with the latest fit and whether it is stale).
+  change (:meth:`LabelingSession.end_model` answers at once with the latest fit and whether it is stale);
+- the dev labels: :meth:`LabelingSession.set_labels` takes hand labels and re-scores what reads labels
+  (metrics, headline, the summary's dev columns, the end model's scores) while every vote, nearest voter and
+  label-model fit is kept (results are cached in a label-independent and a label-dependent part).
+
+Similarity LFs (:class:`~epoxy_core.lf.SimilarityLF`) vote with the graph's embeddings and, for example texts,
+the ``embed`` callable the session was given; :meth:`LabelingSession.draft` previews a draft LF's statistics
+and :func:`epoxy_core.analysis.extension_preview` at a threshold.
 
 Nearest voters are answered in two steps at large sizes.  An edited LF gets a *graph-first* answer at once:
 the first voted row among each row's graph neighbours, and for rows with none, the most similar of their
@@ -44,12 +51,13 @@ Examples
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import hashlib
 import json
 import math
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -58,10 +66,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from epoxy_core import analysis
+from epoxy_core.analysis import ExtensionPreview
 from epoxy_core.cache import BoundedCache
 from epoxy_core.data import Dataset
 from epoxy_core.extension import NearestVoters, _nearest_voter_column, thresholds_array
-from epoxy_core.labels import ABSTAIN, LabelMatrix, label_dtype
+from epoxy_core.labels import ABSTAIN, LabelMatrix, check_labels, label_dtype
 from epoxy_core.lf import BaseLF, apply_lfs, lf_to_dict
 from epoxy_core.metrics import compare_models, label_model_metrics
 from epoxy_core.model import DEFAULT_CLASS_BALANCE, MajorityVote, TripletLabelModel, resolve_class_balance
@@ -82,6 +91,8 @@ EXACT_SYNC_MAX_ROWS: int = 20_000
 """Below this many rows an edited LF's exact nearest voters are computed at once (tens of milliseconds)."""
 
 Refine = Literal["background", "sync", "off"]
+Embed = Callable[[Sequence[str]], Any]
+"""``texts -> (len(texts), d)`` vectors: the project's embedder (for :class:`~epoxy_core.lf.SimilarityLF` texts)."""
 
 _MiB = 2**20
 _REFINE_RECENT_SETS = 3
@@ -125,6 +136,10 @@ def lf_digest(lf: BaseLF) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:32]
+
+
 # ------------------------------------------------------------------------------------------------ results
 
 
@@ -157,10 +172,10 @@ class LFSetReport:
 
 @dataclass(frozen=True)
 class SessionResults:
-    """Everything the results page shows for one LF set, thresholds and class balance.
+    """Everything the results page shows for one LF set, thresholds, class balance and set of dev labels.
 
-    ``key`` identifies these results (LF digests, the state of their nearest voters, thresholds, balance);
-    pass the object to :meth:`LabelingSession.end_model`.
+    ``key`` identifies these results (LF digests, the state of their nearest voters, thresholds, balance,
+    dev labels); pass the object to :meth:`LabelingSession.end_model`.
     """
 
     key: str
@@ -187,6 +202,11 @@ class SessionResults:
     refining: list[str]
     """Names of the LFs whose exact nearest voters are not in yet."""
     label_model: Any = field(repr=False)
+    model_key: str = ""
+    """What the label model's output depends on (LFs, nearest voters, thresholds, balance), not the dev labels:
+    results that differ only by hand labels share it (and their end-model fit)."""
+    labels_key: str = ""
+    """The dev labels these results were scored on (``Dataset.labels_key``)."""
 
 
 @dataclass(frozen=True)
@@ -204,8 +224,9 @@ class EndModelState:
     proba, predictions : arrays or None
         The end model's probabilities and labels for every row.
     metrics, headline : dev metrics of ``proba`` (``label_model_metrics``) and its headline, or None.
+        Scored on the dev labels of the results asked about (hand labels never refit the end model).
     for_key : str or None
-        The results key ``proba`` was fitted for.
+        The results key ``proba`` was fitted (or, after a hand label, re-scored) for.
     seconds : float
         Fit + predict time of that fit.
     """
@@ -220,28 +241,6 @@ class EndModelState:
     seconds: float = 0.0
     error: str | None = None
     model: Any = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class ExtensionPreview:
-    """What extending a draft LF at one threshold would add (see :meth:`LabelingSession.draft`)."""
-
-    threshold: float
-    added_rows: int
-    """Rows the LF abstains on that extension would label."""
-    coverage: float
-    extended_coverage: float
-    coverage_lift: float
-    extended_correct: int
-    extended_incorrect: int
-    extended_accuracy: float
-    """Dev accuracy of the LF's votes after extension (own and extended); NaN without dev votes."""
-    added_correct: int
-    added_incorrect: int
-    samples: pd.DataFrame
-    """A few extended rows: ``row``, ``text``, ``vote``, ``nearest_voter``, ``voter_text``, ``similarity``."""
-    exact: bool
-    """False when the nearest voters are the graph-first answer."""
 
 
 @dataclass(frozen=True)
@@ -260,6 +259,7 @@ class DraftPreview:
     accuracy: float = math.nan
     """Dev accuracy of the draft's own votes; NaN when it votes on no dev row."""
     extension: ExtensionPreview | None = None
+    """:func:`epoxy_core.analysis.extension_preview` of the draft at the threshold asked for."""
 
 
 @dataclass
@@ -270,6 +270,51 @@ class _Column:
     similarity: npt.NDArray[np.float32]
     vote: npt.NDArray[np.signedinteger[Any]]
     exact: bool
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """One snapshot of the dev labels, read as a whole so that :meth:`LabelingSession.set_labels` never tears it."""
+
+    dataset: Dataset
+    y: npt.NDArray[np.int64]
+    dev: npt.NDArray[np.int64]
+    """Positions of the rows with a label."""
+    key: str
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """What results hold that does not depend on the dev labels (cached by the model key)."""
+
+    key: str
+    names: list[str]
+    L: LabelMatrix
+    L_extended: LabelMatrix
+    thresholds: npt.NDArray[np.float64]
+    proba: npt.NDArray[np.float64]
+    covered: npt.NDArray[np.bool_]
+    model: Any
+    model_name: str
+    majority: MajorityVote
+    class_balance: npt.NDArray[np.float64]
+    summary: pd.DataFrame
+    """The summary's columns that do not need dev labels."""
+    exact: bool
+    refining: list[str]
+
+
+@dataclass(frozen=True)
+class _EndFit:
+    """One end-model fit (label-independent: it trains on the label model's probabilities)."""
+
+    model_key: str
+    for_key: str
+    proba: npt.NDArray[np.float64]
+    predictions: npt.NDArray[np.int64]
+    covered: npt.NDArray[np.bool_]
+    seconds: float
+    model: Any
 
 
 # ------------------------------------------------------------------------------------------------ session
@@ -310,11 +355,16 @@ class LabelingSession:
     label_model : callable, optional
         ``label_model(cardinality) -> LabelModel``; default :class:`~epoxy_core.model.TripletLabelModel`
         (which falls back to majority vote below 3 voting LFs by itself).
+    embed : callable, optional
+        ``texts -> (len(texts), d)`` vectors, the project's embedder: lets a
+        :class:`~epoxy_core.lf.SimilarityLF` with example texts vote.  Similarity LFs compare rows by the
+        graph's embeddings; without ``embed``, one with example texts is listed in ``problems``.
 
     Attributes
     ----------
     graph : KNNGraph
     dataset : Dataset
+        The dataset with the current dev labels (see :meth:`set_labels`).
     """
 
     def __init__(
@@ -332,6 +382,7 @@ class LabelingSession:
         settle_seconds: float = 0.3,
         cache_bytes: int = 1024 * _MiB,
         label_model: Any = None,
+        embed: Embed | None = None,
     ):
         if not isinstance(dataset, Dataset):
             raise ValueError(
@@ -340,6 +391,8 @@ class LabelingSession:
             )
         if refine not in ("background", "sync", "off"):
             raise ValueError(f"refine must be 'background', 'sync' or 'off', got {refine!r}.")
+        if embed is not None and not callable(embed):
+            raise ValueError(f"embed must be a callable texts -> vectors, got {type(embed).__name__}.")
         n = len(dataset)
         if graph is None:
             if embeddings is None:
@@ -355,7 +408,7 @@ class LabelingSession:
             )
         if graph.n_rows != n:
             raise ValueError(f"The graph has {graph.n_rows:,} rows but the dataset has {n:,}.")
-        self.dataset = dataset
+        self._base_dataset = dataset
         self.graph = graph
         self.refine = refine
         self.min_similarity = min_similarity
@@ -363,16 +416,18 @@ class LabelingSession:
         self.use_end_model = end_model
         self.end_model_C = end_model_C
         self.settle_seconds = settle_seconds
+        self.embed = embed
         self._label_model_factory = label_model or (lambda cardinality: TripletLabelModel(cardinality=cardinality))
         self._dtype = label_dtype(dataset.cardinality)
-        self._dev_rows = np.flatnonzero(dataset.y != ABSTAIN)
+        self._labels = self._snapshot(dataset)
 
         # Byte budgets: nearest voters dominate (13 bytes per row per LF), then results.
         self._votes = BoundedCache(cache_bytes // 8)
         self._problems = BoundedCache(_MiB)  # digest -> message of an LF that does not fit
         self._nearest = BoundedCache(cache_bytes * 3 // 8)
         self._assembled = BoundedCache(cache_bytes // 8)
-        self._results = BoundedCache(cache_bytes // 4)
+        self._fitted = BoundedCache(cache_bytes * 3 // 16)  # label-independent part of results
+        self._results = BoundedCache(cache_bytes // 16)  # the label-dependent rest (shares arrays with _fitted)
         self._end_fits = BoundedCache(cache_bytes // 8)
 
         self._lock = threading.RLock()
@@ -381,14 +436,15 @@ class LabelingSession:
         self._recent_sets: list[set[str]] = []
         self._pending: list[tuple[str, np.ndarray]] = []  # refinements not started, newest last
         self._code_lfs: dict[str, BaseLF] = {}
+        self._transient_problems: dict[str, str] = {}  # an embedder failure: not cached, the next call retries
         self._refining: dict[str, concurrent.futures.Future[Any]] = {}
         self._refiner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="epoxy-refine")
         self._end_pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="epoxy-end-model")
         self._end_wanted: str | None = None
         self._end_running: dict[str, concurrent.futures.Future[Any]] = {}
-        self._end_latest: EndModelState | None = None
+        self._end_latest: _EndFit | None = None
         self._end_errors: dict[str, str] = {}
-        self._end_inputs: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], Any]] = {}
+        self._end_inputs: dict[str, tuple[str, npt.NDArray[np.float64], npt.NDArray[np.bool_]]] = {}
         self._revision = 0
         self._changed = threading.Condition(self._lock)
         self._text_frame = _arrow_text_frame(dataset.df, dataset.spec.text_column)
@@ -396,6 +452,63 @@ class LabelingSession:
             from epoxy_core.voter_search import warm_up
 
             self._refiner.submit(warm_up)  # compile the graph-first kernels before the first LF edit needs them
+
+    # ------------------------------------------------------------------ dev labels
+
+    @property
+    def dataset(self) -> Dataset:
+        """The dataset with the current dev labels (those of the table plus hand labels, :meth:`set_labels`)."""
+        return self._labels.dataset
+
+    @staticmethod
+    def _snapshot(dataset: Dataset) -> _Labels:
+        y = np.asarray(dataset.y, dtype=np.int64)
+        dev = np.flatnonzero(y != ABSTAIN)
+        return _Labels(dataset=dataset, y=y, dev=dev, key=dataset.labels_key)
+
+    def set_labels(self, labels: Any) -> int:
+        """Replace the dev labels, e.g. after a hand label; returns how many rows now carry a label.
+
+        Votes, nearest voters and label-model fits are kept (they never read labels); only what does is
+        recomputed: metrics, the headline, the summary's dev columns, the end model's scores, and the
+        label model itself only when the class balance comes from the dev labels (``"dev labels"``).
+
+        Parameters
+        ----------
+        labels : mapping, array-like or Dataset
+            - ``{row: class index}``: the hand labels, laid over the label column of the dataset the
+              session was made with (as :meth:`epoxy_core.data.Dataset.with_hand_labels` does, and as
+              ``Workspace.load_hand_labels`` returns them); a row missing from the mapping, or mapped to
+              None, keeps the table's label.  Each call gives the full set, so removing a hand label is
+              leaving it out.
+            - an array of shape (n_rows,): every row's class index, ``ABSTAIN`` (-1) for no label.
+            - a :class:`~epoxy_core.data.Dataset` of the same table (same ``content_hash``), e.g.
+              ``dataset.with_hand_labels(...)``.
+
+        Raises
+        ------
+        ValueError
+            For rows or classes out of range, another length, or a dataset of other data.
+        """
+        base = self._base_dataset
+        if isinstance(labels, Dataset):
+            if labels.content_hash != base.content_hash or len(labels) != len(base):
+                raise ValueError(
+                    "set_labels got a dataset of other data (its content differs from the session's); "
+                    "make a new session for another table."
+                )
+            dataset = labels
+        elif isinstance(labels, Mapping):
+            dataset = base.with_hand_labels({row: c for row, c in labels.items() if c is not None})
+        else:
+            y = check_labels(labels, cardinality=base.cardinality, n_rows=len(base))
+            dataset = dataclasses.replace(base, y=y.copy(), hand_labeled=y != base.y)
+        snapshot = self._snapshot(dataset)
+        with self._lock:
+            self._labels = snapshot
+            self._revision += 1
+            self._changed.notify_all()
+        return int(snapshot.dev.size)
 
     # ------------------------------------------------------------------ LFs
 
@@ -407,7 +520,7 @@ class LabelingSession:
 
     @property
     def revision(self) -> int:
-        """Increases whenever background work lands (exact nearest voters, an end-model fit): poll it to redraw."""
+        """Increases whenever background work lands (exact nearest voters, an end-model fit) or labels change."""
         return self._revision
 
     def _apply(self, lf: BaseLF) -> npt.NDArray[np.signedinteger[Any]] | None:
@@ -421,23 +534,52 @@ class LabelingSession:
             return votes
         if digest in self._problems:
             return None
+        resources: dict[str, Any] = {}
+        if getattr(lf, "needs_embeddings", False):
+            if self.graph.embeddings is None:
+                self._problems.put(
+                    digest,
+                    f"LF {lf.name!r} compares rows by their embeddings, but this session was made from a graph "
+                    "without them: pass embeddings= to LabelingSession.",
+                )
+                return None
+            resources = {"embeddings": self.graph.embeddings, "embed": self.embed}
         try:
             column = apply_lfs(
-                [lf], self._text_frame, self.dataset.spec.text_column, cardinality=self.dataset.cardinality
+                [lf],
+                self._text_frame,
+                self.dataset.spec.text_column,
+                cardinality=self.dataset.cardinality,
+                **resources,
             )[:, 0]
         except ValueError as error:
             self._problems.put(digest, str(error))
             return None
+        except Exception as error:  # the embedder failed (a model file, memory): say so, and retry next time
+            if not resources:
+                raise
+            with self._lock:
+                self._transient_problems[digest] = f"LF {lf.name!r}: embedding its example texts failed: {error}"
+            return None
         column = np.ascontiguousarray(column, dtype=self._dtype)
         column.setflags(write=False)
         self._votes.put(digest, column)
+        with self._lock:
+            self._transient_problems.pop(digest, None)
         return column
 
     def problem(self, lf: BaseLF) -> str | None:
         """Why ``lf`` does not fit the data, or None (applies it, so later calls are free)."""
         if self._apply(lf) is not None:
             return None
-        return self._problems.get(lf_digest(lf), "The LF's votes were dropped from the cache; apply it again.")
+        return self._problem_of(lf_digest(lf))
+
+    def _problem_of(self, digest: str) -> str:
+        with self._lock:
+            transient = self._transient_problems.get(digest)
+        if transient is not None:
+            return transient
+        return self._problems.get(digest, "The LF's votes were dropped from the cache; apply it again.")
 
     def votes(self, lf: BaseLF) -> npt.NDArray[np.signedinteger[Any]]:
         """``lf``'s votes on every row (read-only).
@@ -543,7 +685,7 @@ class LabelingSession:
             fresh = digest not in self._votes
             votes = self._apply(lf)
             if votes is None:
-                problems[lf.name] = self.problem(lf) or "does not fit the data"
+                problems[lf.name] = self._problem_of(digest) or "does not fit the data"
                 continue
             if fresh:
                 applied.append(lf.name)
@@ -651,15 +793,30 @@ class LabelingSession:
             return thresholds_array([np.inf if v is None else float(v) for v in values], len(names))
         return thresholds_array(thresholds, len(names))
 
-    def _balance(self, class_balance: Any) -> Any:
-        return resolve_class_balance(class_balance, self.dataset.y, self.dataset.cardinality)
+    def _balance(self, class_balance: Any, labels: _Labels) -> Any:
+        if isinstance(class_balance, str) and class_balance == "dev labels":
+            # Depends on the labels only: resolved once per set of labels (it reads every row's label).
+            return self._results.get_or_compute(
+                ("dev labels", labels.key),
+                lambda: resolve_class_balance("dev labels", labels.y, self.dataset.cardinality),
+            )
+        return resolve_class_balance(class_balance, labels.y, self.dataset.cardinality)
 
-    def _metrics(self, proba: np.ndarray, covered: np.ndarray) -> dict[str, Any]:
-        # Dev metrics read only the dev rows: slicing them first makes the cost O(dev rows), not O(rows).
-        dev = self._dev_rows
+    def _metrics(self, labels: _Labels, proba_dev: np.ndarray, covered_dev: np.ndarray) -> dict[str, Any]:
+        """Dev metrics of probabilities given for the dev rows only (the cost is O(dev rows), not O(rows))."""
         return label_model_metrics(
-            self.dataset.y[dev], proba=proba[dev], class_names=self.dataset.class_names, abstain_mask=~covered[dev]
+            labels.y[labels.dev], proba=proba_dev, class_names=self.dataset.class_names, abstain_mask=~covered_dev
         )
+
+    def _headline(
+        self, labels: _Labels, predictions_dev: np.ndarray, covered: np.ndarray, coverage: float, prior: Any = None
+    ) -> Any:
+        """:func:`~epoxy_core.metrics.headline_accuracy` from the dev rows, with the coverage of all rows."""
+        from epoxy_core.metrics import headline_accuracy
+
+        dev = labels.dev
+        headline = headline_accuracy(labels.y[dev], predictions_dev, covered[dev], prior=prior)
+        return dataclasses.replace(headline, coverage=coverage)
 
     def _fit(self, L: np.ndarray, balance: Any) -> Any:
         return self._label_model_factory(self.dataset.cardinality).fit(L, class_balance=balance)
@@ -693,77 +850,69 @@ class LabelingSession:
             raise ValueError("Switch on at least one labeling function that fits the data to see results.")
         names = [lf.name for lf, _, _ in active]
         limits = self._thresholds(thresholds, names)
-        balance = self._balance(class_balance)
+        labels = self._labels
+        balance = self._balance(class_balance, labels)
         matrices_key, L, nearest, refining = self._matrices(active)
-        votes_key = hashlib.sha256("|".join(d for _, d, _ in active).encode()).hexdigest()[:32]
+        votes_key = _digest([d for _, d, _ in active])
         balance_key = balance if isinstance(balance, str) else np.asarray(balance, dtype=float).round(12).tolist()
-        key = hashlib.sha256(
-            json.dumps([matrices_key, names, limits.tolist(), balance_key], default=str).encode()
-        ).hexdigest()[:32]
+        model_key = _digest(matrices_key, names, limits.tolist(), balance_key)
+        key = _digest(model_key, labels.key)
+
+        def fitted() -> _Fitted:
+            return self._fitted.get_or_compute(
+                model_key,
+                lambda: self._one_thread(self._fit_thresholds, model_key, names, L, nearest, limits, balance, refining),
+            )
+
         return self._results.get_or_compute(
             key,
-            lambda: self._compute_results_one_thread(
-                key, votes_key, balance_key, names, L, nearest, limits, balance, refining
-            ),
+            lambda: self._one_thread(self._score, key, fitted(), labels, votes_key, balance_key, L, balance),
         )
 
-    def _baseline(self, votes_key: str, balance_key: Any, L: np.ndarray, balance: Any) -> tuple[str, dict[str, Any]]:
-        """The label model without extension: independent of thresholds and of the nearest voters."""
-
-        def compute() -> tuple[str, dict[str, Any]]:
-            model = self._fit(L, balance)
-            name = "majority vote" if getattr(model, "fallback_", False) else "label model"
-            return name, self._metrics(model.predict_proba(L), (L != ABSTAIN).any(axis=1))
-
-        return self._results.get_or_compute(("baseline", votes_key, json.dumps(balance_key)), compute)
-
-    def _compute_results_one_thread(self, *args: Any) -> SessionResults:
+    @staticmethod
+    def _one_thread(function: Callable[..., Any], *args: Any) -> Any:
         with _one_blas_thread():
-            return self._compute_results(*args)
+            return function(*args)
 
-    def _compute_results(
+    def _baseline(self, votes_key: str, balance_key: Any, L: np.ndarray, balance: Any) -> tuple[str, Any]:
+        """The label model without extension: independent of thresholds, nearest voters and dev labels."""
+
+        def compute() -> tuple[str, Any]:
+            model = self._fit(L, balance)
+            return ("majority vote" if getattr(model, "fallback_", False) else "label model"), model
+
+        return self._fitted.get_or_compute(("baseline", votes_key, json.dumps(balance_key)), compute)
+
+    def _fit_thresholds(
         self,
         key: str,
-        votes_key: str,
-        balance_key: Any,
         names: list[str],
         L: LabelMatrix,
         nearest: NearestVoters,
         limits: np.ndarray,
         balance: Any,
         refining: list[str],
-    ) -> SessionResults:
-        from epoxy_core.metrics import headline_accuracy
-
-        dataset = self.dataset
+    ) -> _Fitted:
+        """Extension and the label model at these thresholds: everything of the results but the dev scores."""
         # L and the nearest voters were assembled together from the same cached columns, so extend()'s
         # check that they match (~4 passes over the matrix) is skipped: one comparison does the work.
         L_ext = np.where(nearest.similarity >= limits, nearest.vote, np.array(ABSTAIN, dtype=L.dtype))
         model = self._fit(L_ext, balance)
         fallback = bool(getattr(model, "fallback_", False))
-        model_name = "majority vote" if fallback else "label model"
         proba = model.predict_proba(L_ext)
         covered = (L_ext != ABSTAIN).any(axis=1)
-        majority = MajorityVote(cardinality=dataset.cardinality).fit(L_ext, class_balance=balance)
-        base_name, base_metrics = self._baseline(votes_key, balance_key, L, balance)
+        # Majority vote reads nothing but the prior at fit time: one row gives it the shape.
+        majority = MajorityVote(cardinality=self.dataset.cardinality).fit(L_ext[:1], class_balance=balance)
         summary = analysis.lf_summary(
             L,
             L_extended=L_ext,
             names=names,
-            y=dataset.y,
             model=None if fallback else model,
-            class_names=dataset.class_names,
+            class_names=self.dataset.class_names,
         )
-        metrics = {
-            f"{model_name}, extended": self._metrics(proba, covered),
-            "majority vote, extended": self._metrics(majority.predict_proba(L_ext), covered),
-            f"{base_name}, no extension": base_metrics,
-        }  # with the majority-vote fallback the first two keys coincide: the dict keeps one row
-        balance_used = np.asarray(model.class_balance_, dtype=float)
-        headline = headline_accuracy(dataset.y, proba.argmax(axis=1), covered, prior=balance_used)
         for array in (L_ext, proba, covered):
             array.setflags(write=False)
-        return SessionResults(
+        return _Fitted(
             key=key,
             names=names,
             L=L,
@@ -771,16 +920,64 @@ class LabelingSession:
             thresholds=limits,
             proba=proba,
             covered=covered,
-            model_name=model_name,
-            class_balance=balance_used,
+            model=model,
+            model_name="majority vote" if fallback else "label model",
+            majority=majority,
+            class_balance=np.asarray(model.class_balance_, dtype=float),
+            summary=summary,
+            exact=nearest.exact,
+            refining=refining,
+        )
+
+    def _score(
+        self,
+        key: str,
+        fitted: _Fitted,
+        labels: _Labels,
+        votes_key: str,
+        balance_key: Any,
+        L: LabelMatrix,
+        balance: Any,
+    ) -> SessionResults:
+        """The label-dependent part of results: dev metrics, headline, the summary's dev columns."""
+        dev = labels.dev
+        y_dev = labels.y[dev]
+        L_ext_dev = fitted.L_extended[dev]
+        covered_dev = fitted.covered[dev]
+        proba_dev = fitted.proba[dev]
+        base_name, base_model = self._baseline(votes_key, balance_key, L, balance)
+        L_dev = L[dev]
+        metrics = {
+            f"{fitted.model_name}, extended": self._metrics(labels, proba_dev, covered_dev),
+            "majority vote, extended": self._metrics(labels, fitted.majority.predict_proba(L_ext_dev), covered_dev),
+            f"{base_name}, no extension": self._metrics(
+                labels, base_model.predict_proba(L_dev), (L_dev != ABSTAIN).any(axis=1)
+            ),
+        }  # with the majority-vote fallback the first two keys coincide: the dict keeps one row
+        columns = analysis.dev_columns(L_dev, y_dev, L_extended=L_ext_dev)
+        summary = fitted.summary.assign(**columns)
+        coverage = float(np.count_nonzero(fitted.covered) / max(1, fitted.covered.size))
+        headline = self._headline(labels, proba_dev.argmax(axis=1), fitted.covered, coverage, fitted.class_balance)
+        return SessionResults(
+            key=key,
+            names=fitted.names,
+            L=fitted.L,
+            L_extended=fitted.L_extended,
+            thresholds=fitted.thresholds,
+            proba=fitted.proba,
+            covered=fitted.covered,
+            model_name=fitted.model_name,
+            class_balance=fitted.class_balance,
             summary=summary,
             comparison=compare_models(metrics),
             metrics=metrics,
             headline=headline,
-            n_dev=int(dataset.dev_mask.sum()),
-            exact=nearest.exact,
-            refining=refining,
-            label_model=model,
+            n_dev=int(dev.size),
+            exact=fitted.exact,
+            refining=fitted.refining,
+            label_model=fitted.model,
+            model_key=fitted.key,
+            labels_key=labels.key,
         )
 
     def nearest(self, lfs: Sequence[BaseLF] | None = None, *, wait: bool = True) -> tuple[LabelMatrix, NearestVoters]:
@@ -801,11 +998,12 @@ class LabelingSession:
         from epoxy_core import tuning
 
         L, nearest = self.nearest(wait=True)
-        balance = self._balance(class_balance)
+        labels = self._labels
+        balance = self._balance(class_balance, labels)
         if pipeline:
             return tuning.tune_pipeline(
                 L,
-                self.dataset.y,
+                labels.y,
                 nearest,
                 embeddings=self.graph.embeddings,
                 cardinality=self.dataset.cardinality,
@@ -813,7 +1011,7 @@ class LabelingSession:
                 **options,
             )
         return tuning.tune_thresholds(
-            L, self.dataset.y, nearest, cardinality=self.dataset.cardinality, class_balance=balance, **options
+            L, labels.y, nearest, cardinality=self.dataset.cardinality, class_balance=balance, **options
         )
 
     # ------------------------------------------------------------------ the end model
@@ -823,7 +1021,9 @@ class LabelingSession:
 
         The fit starts once the same results were asked for ``settle_seconds`` ago without newer ones, and only
         the latest results are ever fitted (older requests are dropped).  The threshold loop never waits for
-        it: until the fit lands, the state carries the previous fit with ``stale=True``.
+        it: until the fit lands, the state carries the previous fit with ``stale=True``.  A fit depends on the
+        label model's output only: results that differ by hand labels alone share it, re-scored on the
+        current dev labels.
 
         Parameters
         ----------
@@ -833,80 +1033,92 @@ class LabelingSession:
         """
         if not self.use_end_model:
             return EndModelState(status="off", stale=True)
-        done = self._end_fits.get(results.key)
+        model_key = results.model_key or results.key
+        done = self._end_fits.get(model_key)
         if done is not None:
-            return done
-        if results.key in self._end_errors:
-            return EndModelState(status="failed", stale=True, error=self._end_errors[results.key])
+            return self._end_state(done, results, "ready")
+        if model_key in self._end_errors:
+            return EndModelState(status="failed", stale=True, error=self._end_errors[model_key])
         if not results.covered.any():
             return EndModelState(status="off", stale=True, error="No LF votes on any row: nothing to train on.")
         with self._lock:
-            self._end_wanted = results.key
-            future = self._end_running.get(results.key)
+            self._end_wanted = model_key
+            future = self._end_running.get(model_key)
             if future is None:
-                self._end_inputs[results.key] = (results.proba, results.covered, results.class_balance)
-                future = self._end_pool.submit(self._fit_end_model, results.key)
-                self._end_running[results.key] = future
+                self._end_inputs[model_key] = (results.key, results.proba, results.covered)
+                future = self._end_pool.submit(self._fit_end_model, model_key)
+                self._end_running[model_key] = future
         if wait:
             try:
                 future.result(timeout=None if wait is True else float(wait))
             except concurrent.futures.TimeoutError:
                 pass
-            done = self._end_fits.get(results.key)
+            done = self._end_fits.get(model_key)
             if done is not None:
-                return done
-            if results.key in self._end_errors:
-                return EndModelState(status="failed", stale=True, error=self._end_errors[results.key])
+                return self._end_state(done, results, "ready")
+            if model_key in self._end_errors:
+                return EndModelState(status="failed", stale=True, error=self._end_errors[model_key])
         latest = self._end_latest
         if latest is None:
             return EndModelState(status="running", stale=True)
+        return self._end_state(latest, results, "running")
+
+    def _end_state(self, fit: _EndFit, results: SessionResults, status: str) -> EndModelState:
+        """The state of ``fit`` as an answer about ``results``, scored on the current dev labels."""
+        labels = self._labels
+
+        def score() -> tuple[dict[str, Any], Any]:
+            dev = labels.dev
+            everything = np.ones(dev.size, dtype=bool)
+            metrics = self._metrics(labels, fit.proba[dev], everything)
+            coverage = float(np.count_nonzero(fit.covered) / max(1, fit.covered.size))
+            return metrics, self._headline(labels, fit.predictions[dev], fit.covered, coverage)
+
+        metrics, headline = self._results.get_or_compute(("end model", fit.model_key, labels.key), score)
+        fresh = status == "ready"
         return EndModelState(
-            status="running",
-            stale=True,
-            proba=latest.proba,
-            predictions=latest.predictions,
-            metrics=latest.metrics,
-            headline=latest.headline,
-            for_key=latest.for_key,
-            seconds=latest.seconds,
-            model=latest.model,
+            status=status,
+            stale=not fresh,
+            proba=fit.proba,
+            predictions=fit.predictions,
+            metrics=metrics,
+            headline=headline,
+            for_key=results.key if fresh else fit.for_key,
+            seconds=fit.seconds,
+            model=fit.model,
         )
 
-    def _fit_end_model(self, key: str) -> None:
-        from epoxy_core.metrics import headline_accuracy
+    def _fit_end_model(self, model_key: str) -> None:
         from epoxy_core.model.end_model import EndModel
 
         try:
             if self.settle_seconds > 0:
                 time.sleep(self.settle_seconds)
             with self._lock:
-                if self._end_wanted != key:  # newer results were asked for: skip this one
+                if self._end_wanted != model_key:  # newer results were asked for: skip this one
                     return
-                proba, covered, _ = self._end_inputs[key]
+                for_key, proba, covered = self._end_inputs[model_key]
             start = time.perf_counter()
             X = self.graph.embeddings
             model = EndModel(C=self.end_model_C).fit(X, proba, rows=np.flatnonzero(covered))
             end_proba = model.predict_proba(X)
-            predictions = end_proba.argmax(axis=1)
-            state = EndModelState(
-                status="ready",
-                stale=False,
+            fit = _EndFit(
+                model_key=model_key,
+                for_key=for_key,
                 proba=end_proba,
-                predictions=predictions,
-                metrics=self._metrics(end_proba, np.ones(len(predictions), dtype=bool)),
-                headline=headline_accuracy(self.dataset.y, predictions, covered),
-                for_key=key,
+                predictions=end_proba.argmax(axis=1),
+                covered=covered,
                 seconds=time.perf_counter() - start,
                 model=model,
             )
-            self._end_fits.put(key, state)
-            self._end_latest = state
+            self._end_fits.put(model_key, fit)
+            self._end_latest = fit
         except Exception as error:  # a failed background fit must reach the page, not vanish in a thread
-            self._end_errors[key] = f"{type(error).__name__}: {error}"
+            self._end_errors[model_key] = f"{type(error).__name__}: {error}"
         finally:
             with self._lock:
-                self._end_running.pop(key, None)
-                self._end_inputs.pop(key, None)
+                self._end_running.pop(model_key, None)
+                self._end_inputs.pop(model_key, None)
                 self._revision += 1
                 self._changed.notify_all()
 
@@ -924,6 +1136,8 @@ class LabelingSession:
 
         The draft's votes and nearest voters are cached by its digest, so saving it into the LF set later costs
         nothing more.  The LF with the draft's name (the one being edited) is left out of the comparison.
+        The statistics are those of :func:`epoxy_core.analysis.lf_summary` for the draft's column; the extension
+        is :func:`epoxy_core.analysis.extension_preview` (samples with texts and dev labels).
 
         Parameters
         ----------
@@ -939,79 +1153,60 @@ class LabelingSession:
         votes = self._apply(lf)
         if votes is None:
             return DraftPreview(name=lf.name, votes=None, problem=self.problem(lf))
-        with _one_blas_thread():
-            return self._draft(lf, votes, threshold, n_samples, lfs)
-
-    def _draft(
-        self, lf: BaseLF, votes: np.ndarray, threshold: float | None, n_samples: int, lfs: Sequence[BaseLF] | None
-    ) -> DraftPreview:
-        others = [(o, d, v) for o, d, v in self._active(lfs) if o.name != lf.name]
-        L = np.column_stack([*(v for _, _, v in others), votes]) if others else votes[:, None]
-        names = [*(o.name for o, _, _ in others), lf.name]
-        y = self.dataset.y
-        summary = analysis.lf_summary(L, names=names, y=y, class_names=self.dataset.class_names)
-        row = summary.iloc[-1]
+        labels = self._labels
+        others = [(d, v) for o, d, v in self._active(lfs) if o.name != lf.name]
+        voted, overlaps, conflicts = self._draft_counts(votes, others)
+        n = votes.shape[0]
+        own = analysis.dev_columns(votes[labels.dev, None], labels.y[labels.dev])
         extension = None
         if threshold is not None:
-            extension = self._extension_preview(lf, votes, float(threshold), n_samples)
+            column, _ = self._nearest_column(lf_digest(lf), votes, refine=False)
+            extension = analysis.extension_preview(
+                votes,
+                column,
+                float(threshold),
+                y=labels.y,
+                texts=labels.dataset.texts,
+                class_names=labels.dataset.class_names,
+                n_samples=n_samples,
+            )
         return DraftPreview(
             name=lf.name,
             votes=votes,
             problem=None,
-            coverage=float(row["coverage"]),
-            overlaps=float(row["overlaps"]),
-            conflicts=float(row["conflicts"]),
-            correct=int(row["correct"]),
-            incorrect=int(row["incorrect"]),
-            accuracy=float(row["empirical_accuracy"]),
+            coverage=voted / n,
+            overlaps=overlaps / n,
+            conflicts=conflicts / n,
+            correct=int(own["correct"][0]),
+            incorrect=int(own["incorrect"][0]),
+            accuracy=float(own["empirical_accuracy"][0]),
             extension=extension,
         )
 
-    def _extension_preview(self, lf: BaseLF, votes: np.ndarray, threshold: float, n_samples: int) -> ExtensionPreview:
-        column, _ = self._nearest_column(lf_digest(lf), votes, refine=False)
-        extended = np.where(column.similarity >= threshold, column.vote, np.array(ABSTAIN, dtype=votes.dtype))
-        added = (votes == ABSTAIN) & (extended != ABSTAIN)
-        y = self.dataset.y
-        dev = y != ABSTAIN
-        ext_dev = dev & (extended != ABSTAIN)
-        correct = int((extended[ext_dev] == y[ext_dev]).sum())
-        incorrect = int(ext_dev.sum()) - correct
-        added_dev = dev & added
-        added_correct = int((extended[added_dev] == y[added_dev]).sum())
-        rows = np.flatnonzero(added)
-        if rows.size and n_samples > 0:
-            order = rows[np.argsort(-column.similarity[rows], kind="stable")]
-            picks = order[np.unique(np.linspace(0, order.size - 1, min(n_samples, order.size)).round().astype(int))]
-        else:
-            picks = np.empty(0, dtype=np.int64)
-        texts = self.dataset.texts
-        names = self.dataset.class_names
-        samples = pd.DataFrame(
-            {
-                "row": picks,
-                "text": [texts[i] for i in picks],
-                "vote": [names[int(extended[i])] for i in picks],
-                "nearest_voter": column.index[picks],
-                "voter_text": [texts[int(column.index[i])] for i in picks],
-                "similarity": column.similarity[picks].astype(float),
-            }
-        )
-        coverage = float((votes != ABSTAIN).mean())
-        extended_coverage = float((extended != ABSTAIN).mean())
-        return ExtensionPreview(
-            threshold=threshold,
-            added_rows=int(rows.size),
-            coverage=coverage,
-            extended_coverage=extended_coverage,
-            coverage_lift=extended_coverage - coverage,
-            extended_correct=correct,
-            extended_incorrect=incorrect,
-            extended_accuracy=correct / (correct + incorrect) if correct + incorrect else math.nan,
-            added_correct=added_correct,
-            added_incorrect=int(added_dev.sum()) - added_correct,
-            samples=samples,
-            exact=column.exact,
-        )
+    def _draft_counts(self, votes: np.ndarray, others: list[tuple[str, np.ndarray]]) -> tuple[int, int, int]:
+        """Rows the draft votes on, of them rows another LF votes on, and rows another LF votes another class.
+
+        The other LFs enter through three per-row summaries (any vote, lowest and highest vote), cached per
+        set of their digests, so each keystroke in the LF editor costs a few passes over one column.
+        """
+        voted = votes != ABSTAIN
+        n_voted = int(np.count_nonzero(voted))
+        if not others:
+            return n_voted, 0, 0
+
+        def summarise() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            stacked = np.stack([v for _, v in others])  # (m, n), LF-major: fast reductions over LFs
+            # As unsigned, ABSTAIN (-1) is the largest value: the unsigned minimum skips abstains.
+            unsigned = stacked.view(np.dtype(f"u{stacked.itemsize}"))
+            lowest = unsigned.min(axis=0).view(stacked.dtype)
+            highest = stacked.max(axis=0)
+            return highest != ABSTAIN, lowest, highest
+
+        key = ("draft others", _digest([d for d, _ in others]))
+        anyone, lowest, highest = self._assembled.get_or_compute(key, summarise)
+        overlap = voted & anyone
+        conflict = overlap & ((lowest != votes) | (highest != votes))
+        return n_voted, int(np.count_nonzero(overlap)), int(np.count_nonzero(conflict))
 
     # ------------------------------------------------------------------ housekeeping
 
@@ -1021,6 +1216,7 @@ class LabelingSession:
             "votes": self._votes.bytes,
             "nearest": self._nearest.bytes,
             "assembled": self._assembled.bytes,
+            "fitted": self._fitted.bytes,
             "results": self._results.bytes,
             "end_model": self._end_fits.bytes,
         }

@@ -338,3 +338,170 @@ def test_session_needs_a_dataset_and_matching_sizes(small):
         LabelingSession(dataset, vectors[:10], build_knn_graph(vectors[:10], 3))
     with pytest.raises(ValueError, match="refine"):
         LabelingSession(dataset, vectors, graph, refine="later")
+
+
+# -- hand labels: set_labels keeps votes and nearest voters, re-scores only --------------------------------------
+def _hand_labels(dataset, count: int = 40, seed: int = 3) -> dict[int, int]:
+    rng = np.random.default_rng(seed)
+    unlabeled = np.flatnonzero(dataset.y == ABSTAIN)
+    return {int(row): int(rng.integers(2)) for row in rng.choice(unlabeled, count, replace=False)}
+
+
+@pytest.mark.parametrize("balance", ["estimate", "dev labels"])
+def test_set_labels_equals_a_fresh_session_on_the_hand_labelled_dataset(small, balance):
+    dataset, vectors, graph = small
+    session = new_session(small)
+    session.set_lfs(make_lfs())
+    before = session.results(0.7, class_balance=balance)
+    hand = _hand_labels(dataset)
+    assert session.set_labels(hand) == 150 + len(hand)
+    assert session.dataset.hand_labeled.sum() == len(hand)
+    after = session.results(0.7, class_balance=balance)
+    fresh = LabelingSession(dataset.with_hand_labels(hand), vectors, graph, end_model=False)
+    expected = fresh.results(0.7, class_balance=balance, lfs=make_lfs())
+    np.testing.assert_array_equal(after.L_extended, expected.L_extended)
+    np.testing.assert_allclose(after.proba, expected.proba, rtol=0, atol=1e-12)
+    pd.testing.assert_frame_equal(after.summary, expected.summary)
+    assert after.metrics == expected.metrics and after.headline == expected.headline
+    assert after.n_dev == 150 + len(hand) and after.key != before.key and after.labels_key != before.labels_key
+    # Nothing was re-applied or re-searched ...
+    report = session.set_lfs(make_lfs())
+    assert report.applied == [] and report.searched == []
+    # ... and the label model is refitted only when the prior comes from the labels.
+    assert (after.model_key == before.model_key) == (balance == "estimate")
+    if balance == "estimate":
+        assert after.L_extended is before.L_extended and after.label_model is before.label_model
+
+
+def test_set_labels_takes_an_array_a_dataset_or_hand_labels_and_refuses_bad_input(small):
+    dataset, _, _ = small
+    session = new_session(small)
+    session.set_lfs(make_lfs())
+    hand = _hand_labels(dataset, 10)
+    session.set_labels(hand)
+    by_mapping = session.results(0.8)
+    y = dataset.with_hand_labels(hand).y
+    session.set_labels(y)
+    assert session.results(0.8).key == by_mapping.key
+    session.set_labels(dataset.with_hand_labels(hand))
+    assert session.results(0.8).key == by_mapping.key
+    # The full set each time: leaving a hand label out (or mapping it to None) removes it.
+    first = next(iter(hand))
+    session.set_labels({**hand, first: None})
+    assert session.dataset.y[first] == ABSTAIN and session.results(0.8).n_dev == 150 + 9
+    session.set_labels({})
+    np.testing.assert_array_equal(session.dataset.y, dataset.y)
+    with pytest.raises(ValueError, match="out of range"):
+        session.set_labels({len(dataset) + 5: 1})
+    with pytest.raises(ValueError):
+        session.set_labels(np.zeros(3, dtype=int))
+    other, _ = make_data(1500, seed=9)
+    with pytest.raises(ValueError, match="other data"):
+        session.set_labels(other)
+
+
+def test_hand_labels_rescore_the_end_model_without_refitting_it(small):
+    dataset, _, _ = small
+    session = new_session(small, end_model=True, settle_seconds=0.0)
+    session.set_lfs(make_lfs())
+    first = session.results(0.8)
+    fitted = session.end_model(first, wait=30)
+    assert fitted.status == "ready"
+    hand = _hand_labels(dataset, 30)
+    session.set_labels(hand)
+    relabelled = session.results(0.8)
+    state = session.end_model(relabelled)
+    assert state.status == "ready" and state.model is fitted.model and state.for_key == relabelled.key
+    expected = label_model_metrics(
+        session.dataset.y, proba=fitted.proba, class_names=dataset.class_names, abstain_mask=None
+    )
+    assert state.metrics == expected and state.metrics["n_dev"] == 150 + len(hand)
+    session.close()
+
+
+# -- similarity LFs vote through the session ----------------------------------------------------------------------
+def test_similarity_lfs_get_the_graph_embeddings_and_the_embedder(small):
+    from epoxy_core.lf import SimilarityLF
+
+    dataset, vectors, graph = small
+    embedded: list[list[str]] = []
+
+    def embed(texts):
+        embedded.append(list(texts))
+        return vectors[[3 for _ in texts]]  # any text "means" row 3 here
+
+    lfs = [
+        *make_lfs(),
+        SimilarityLF("like row 7", 1, 0.8, rows=[7]),
+        SimilarityLF("like a text", 0, 0.85, texts=["some example"]),
+    ]
+    session = new_session(small, embed=embed)
+    report = session.set_lfs(lfs)
+    assert report.problems == {} and report.active == [lf.name for lf in lfs]
+    assert embedded == [["some example"]]
+    expected = apply_lfs(lfs, dataset.df, "text", cardinality=2, embeddings=vectors, embed=embed)
+    res = session.results(0.75)
+    np.testing.assert_array_equal(res.L, expected)
+    assert expected[:, -2:].max(axis=0).tolist() == [1, 0]  # both vote somewhere
+    np.testing.assert_array_equal(res.L_extended, extend(expected, graph, thresholds=0.75))
+    session.set_lfs(lfs)
+    assert len(embedded) == 2  # the session's one call and this test's apply_lfs: the LF's votes are cached
+    # Without an embedder, the LF with example texts is listed with the reason; the row-example LF still votes.
+    plain = new_session(small)
+    report = plain.set_lfs(lfs)
+    assert list(report.problems) == ["like a text"] and "embed" in report.problems["like a text"]
+    # A session from a graph without embeddings says what is missing.
+    bare = KNNGraph(graph.indices, graph.similarities, graph.metric, graph.method, embeddings=None)
+    report = LabelingSession(dataset, graph=bare, end_model=False).set_lfs(lfs[-2:])
+    assert set(report.problems) == {"like row 7", "like a text"}
+    assert "embeddings" in report.problems["like row 7"]
+
+
+def test_an_embedder_failure_is_a_problem_and_retried(small):
+    from epoxy_core.lf import SimilarityLF
+
+    _, vectors, _ = small
+    calls = []
+
+    def flaky(texts):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("model file busy")
+        return vectors[[0 for _ in texts]]
+
+    lf = SimilarityLF("like a text", 1, 0.9, texts=["x"])
+    session = new_session(small, embed=flaky)
+    report = session.set_lfs([*make_lfs(), lf])
+    assert "model file busy" in report.problems["like a text"]
+    assert session.set_lfs([*make_lfs(), lf]).problems == {}  # not cached: the next call tried again
+    assert len(calls) == 2
+
+
+# -- the draft preview is analysis.extension_preview -----------------------------------------------------------
+def test_draft_extension_is_the_analysis_preview(small):
+    from epoxy_core.analysis import extension_preview
+
+    dataset, _, graph = small
+    session = new_session(small)
+    session.set_lfs(make_lfs())
+    draft = KeywordLF("draft", 1, ["w7", "w8"])
+    preview = session.draft(draft, threshold=0.65, n_samples=4)
+    votes = apply_lfs([draft], dataset.df, "text", cardinality=2)
+    expected = extension_preview(
+        votes[:, 0],
+        nearest_voters(votes, graph).column(0),
+        0.65,
+        y=dataset.y,
+        texts=dataset.texts,
+        class_names=dataset.class_names,
+        n_samples=4,
+    )
+    got = preview.extension
+    for name in ("added_rows", "coverage_lift", "added_correct", "added_incorrect", "extended_correct", "exact"):
+        assert getattr(got, name) == getattr(expected, name)
+    pd.testing.assert_frame_equal(got.samples, expected.samples)
+    assert session.draft(draft, threshold=None).extension is None
+    # After a hand label the preview's dev figures move with it.
+    row = int(np.flatnonzero((votes[:, 0] == 1) & (dataset.y == ABSTAIN))[0])
+    session.set_labels({row: 0})
+    assert session.draft(draft, threshold=None).incorrect == preview.incorrect + 1
