@@ -9,19 +9,22 @@ tabs do) would run that page alone, without this set-up.
 
 import streamlit as st
 
-from epoxy_studio import engine, project, render, state
+from epoxy_studio import engine, hand_labels, map_layout, project, render, state
 
 st.set_page_config(page_title="Epoxy Studio", page_icon=":material/science:", layout="wide")
 state.init()
 state.full_run_started()
 # Compiling PyNNDescent's JIT takes ~25 s; start it now, in the background, once per process.
 engine.start_jit_warm_up()
+# umap-learn compiles its kernels in every process (~15-40 s): the data map shows PCA until then.
+map_layout.warm_up()
 
 navigation = st.navigation(
     [
         st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("app_pages/data.py", title="Data & embeddings", icon=":material/table:"),
         st.Page("app_pages/labeling_functions.py", title="Labeling functions", icon=":material/label:"),
+        st.Page("app_pages/hand_label.py", title="Hand-label rows", icon=":material/touch_app:"),
         st.Page("app_pages/results.py", title="Extension & results", icon=":material/insights:"),
     ]
 )
@@ -30,4 +33,5 @@ try:
 except ValueError as error:  # a workspace that cannot be used (damaged file, unwritable data dir): say what to do
     render.message("error", error)
     st.stop()
+hand_labels.apply_saved()  # every page sees the hand labels saved in any tab (they join the dev set)
 navigation.run()

@@ -7,6 +7,7 @@ from epoxy_core.embed import DEFAULT_MODEL, EmbeddingSource
 from epoxy_studio import engine as engines
 from epoxy_studio import lfset, project, render, state, uploads
 from epoxy_studio.views import data_preview
+from epoxy_studio.views import map as data_map
 from epoxy_studio.widgets import dataset_spec, embedder
 
 st.title("Data & embeddings")
@@ -68,4 +69,21 @@ if not settings.graph_built:
     st.info("Build the embeddings and the graph to extend labeling functions (step 3).")
     st.stop()
 st.success(f"Graph built with {render.md(settings.embedding.label)}, {settings.n_neighbors} neighbours per row.")
-data_preview.embedding_map(engine, settings.embedding)
+
+st.subheader("Map of the rows")
+try:
+    with st.spinner("Loading the embeddings and the neighbour graph…"):
+        _, graph = engine.graph(settings.embedding, settings.n_neighbors)
+    graph_key = f"{engine.source_key(settings.embedding)}-{settings.n_neighbors}"  # what the graph is made of
+except ValueError as error:  # e.g. an uploaded .npy that is gone from the data dir
+    render.message("error", error)
+    st.stop()
+lfs = engine.active(project.lfs())
+data_map.data_map(
+    dataset,
+    graph_key,
+    graph,
+    results=(lambda: engine.results(lfs)) if lfs else None,
+    lf_names=[lf.name for lf in lfs],
+    key="data.map",
+)
