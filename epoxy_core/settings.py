@@ -93,6 +93,12 @@ def _check_class_balance(value: Any) -> str:
     return str(value)
 
 
+def _check_end_model_C(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"Setting 'end_model_C' must be a positive number, got {value!r:.60}.")
+    return float(value)
+
+
 _CHECKS = {
     "embedding": _check_embedding,
     "graph_built": lambda value: _check_bool(value, "graph_built"),
@@ -101,6 +107,7 @@ _CHECKS = {
     "default_threshold": lambda value: _check_threshold(value, "Setting 'default_threshold'"),
     "class_balance": _check_class_balance,
     "end_model": lambda value: _check_bool(value, "end_model"),
+    "end_model_C": _check_end_model_C,
 }
 # Keys written by version 0.2: the embedder picked on the data page, and the one the graph was built with.
 _LEGACY_KEYS = ("embedder", "graph_source")
@@ -129,6 +136,8 @@ class ProjectSettings:
         The label model's prior: one of :data:`epoxy_core.model.balance.BALANCE_MODES`.
     end_model : bool, default True
         Whether an end model on the embeddings labels every row (rows no LF covers included).
+    end_model_C : float, default 1.0
+        The end model's inverse regularisation strength (tuning chooses it on the dev labels).
 
     Examples
     --------
@@ -146,6 +155,7 @@ class ProjectSettings:
     default_threshold: float | None = DEFAULT_THRESHOLD
     class_balance: str = DEFAULT_CLASS_BALANCE_MODE
     end_model: bool = True
+    end_model_C: float = 1.0
 
     def __post_init__(self) -> None:
         for name, check in _CHECKS.items():

@@ -84,14 +84,19 @@ def settings() -> ProjectSettings:
 
 
 def engine() -> Engine | None:
-    """The engine of the current dataset (made when the dataset changed), or None without a dataset."""
+    """The engine of the current dataset (made when the dataset changed), or None without a dataset.
+
+    Its :attr:`~epoxy_studio.engine.Engine.session` is the project's shared ``LabelingSession`` once the graph
+    is built; :attr:`~epoxy_studio.engine.Engine.latest` the last results this browser session computed.
+    """
     current = dataset()
     if current is None:
         return None
     held = st.session_state.get(state.ENGINE)
-    if not isinstance(held, Engine) or held.dataset is not current:
-        held = Engine(current)
+    if not isinstance(held, Engine) or held.dataset is not current or held.project != name():
+        held = Engine(current, name(), settings())
         st.session_state[state.ENGINE] = held
+    held.settings = settings()  # the graph, thresholds and class balance it answers with
     return held
 
 

@@ -13,6 +13,9 @@ if dataset is None:
     st.page_link("app_pages/data.py", label="Go to Data & embeddings", icon=":material/table:")
     st.stop()
 
+if project.settings().graph_built:
+    with st.spinner("Loading the embeddings and the neighbour graph…"):
+        engine.ready_session()  # the project's session, loaded on the script thread (previews run off it)
 lf_editor.editor()
 
 st.divider()

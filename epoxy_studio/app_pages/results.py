@@ -1,4 +1,4 @@
-"""Extension & results: thresholds, coverage lift, label-model quality on dev, uncertain rows, exports."""
+"""Extension & results: tuning, thresholds, the headline, label-model quality on dev, uncertain rows, exports."""
 
 import streamlit as st
 
@@ -20,7 +20,7 @@ if dataset is None or not settings.graph_built or not lfs:
     st.stop()
 try:
     with st.spinner("Loading the embeddings and the neighbour graph…"):
-        engine.graph(settings.embedding, settings.n_neighbors)
+        engine.session  # noqa: B018 - loads the project's session (st.cache_resource) on the script thread
 except ValueError as error:  # e.g. an uploaded .npy that is gone from the data dir
     render.message("error", error)
     st.page_link("app_pages/data.py", label="Build the graph again on the data page", icon=":material/table:")
@@ -31,6 +31,10 @@ def _store_balance() -> None:
     project.update_settings(class_balance=st.session_state["results.balance"])
 
 
+def _store_end_model() -> None:
+    project.update_settings(end_model=bool(st.session_state["results.end_model"]))
+
+
 with st.sidebar:
     st.session_state["results.balance"] = settings.class_balance  # the saved choice wins (another tab)
     st.radio(
@@ -39,6 +43,14 @@ with st.sidebar:
         key="results.balance",
         on_change=_store_balance,
         help="From dev-label frequencies, estimated from the votes, or uniform.",
+    )
+    st.session_state["results.end_model"] = settings.end_model
+    st.toggle(
+        "End model (labels every row)",
+        key="results.end_model",
+        on_change=_store_end_model,
+        help="A logistic regression on the embeddings, trained on the label model's labels of the rows some LF "
+        "covers; fitted in the background after the label model.",
     )
 
 results.block()

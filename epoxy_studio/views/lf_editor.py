@@ -14,8 +14,8 @@ import streamlit as st
 
 from epoxy_core.labels import ABSTAIN
 from epoxy_core.lf import BaseLF
+from epoxy_core.session import DraftPreview, lf_digest
 from epoxy_studio import lfset, project, render, state, timebox
-from epoxy_studio.engine import DraftPreview, lf_digest
 from epoxy_studio.views import lf_preview
 from epoxy_studio.widgets import lf_form
 

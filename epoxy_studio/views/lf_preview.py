@@ -16,8 +16,8 @@ import streamlit as st
 from epoxy_core.data import Dataset
 from epoxy_core.labels import ABSTAIN
 from epoxy_core.lf import BaseLF, KeywordLF, RegexLF, match_spans
+from epoxy_core.session import DraftPreview
 from epoxy_studio import render
-from epoxy_studio.engine import DraftPreview
 
 __all__ = ["HIGHLIGHT_WINDOW", "metrics", "rows_html", "sample", "text_window"]
 

@@ -2,7 +2,8 @@
 
 Thresholds live in the project settings (``ProjectSettings.thresholds``, ``None`` = no extension); the sliders
 only mirror them, so leaving the page, another tab or a restart loses nothing.  Every change is saved as a
-merge of the LFs it touches, so two tabs moving different sliders both keep their change.
+merge of the LFs it touches, so two tabs moving different sliders both keep their change.  The set-all slider
+shows the LFs' common threshold, or "per LF" when they differ (after a per-LF tuning, or one slider moved).
 """
 
 from __future__ import annotations
@@ -16,10 +17,23 @@ from epoxy_core.lf import BaseLF
 from epoxy_core.settings import ProjectSettings
 from epoxy_studio import project, render
 
-__all__ = ["ALL_KEY", "OFF", "option_label", "options_with", "slider_key", "sliders", "to_setting", "to_slider"]
+__all__ = [
+    "ALL_KEY",
+    "MIXED",
+    "OFF",
+    "common_value",
+    "option_label",
+    "options_with",
+    "slider_key",
+    "sliders",
+    "to_setting",
+    "to_slider",
+]
 
 OFF = math.inf
 """Slider value meaning "do not extend this LF"."""
+MIXED = -math.inf
+"""Set-all slider value meaning "the LFs have different thresholds" (choosing it changes nothing)."""
 ALL_KEY = "results.threshold_all"
 _GRID = [round(x / 100, 2) for x in range(0, 101)] + [OFF]
 
@@ -32,9 +46,11 @@ def slider_key(lf_name: str) -> str:
 def option_label(value: float) -> str:
     """How a slider shows a threshold.
 
-    >>> option_label(OFF), option_label(0.0), option_label(0.8125)
-    ('off', '0', '0.812')
+    >>> option_label(OFF), option_label(0.0), option_label(0.8125), option_label(MIXED)
+    ('off', '0', '0.812', 'per LF')
     """
+    if value == MIXED:
+        return "per LF"
     return "off" if value == OFF else f"{value:.3g}"
 
 
@@ -59,8 +75,26 @@ def to_setting(value: float) -> float | None:
 
 
 def options_with(value: float) -> list[float]:
-    """The slider grid, plus ``value`` in order if it is off the grid (a tuned threshold)."""
+    """The slider grid, plus ``value`` in order if it is off the grid (a tuned threshold), or "per LF" first.
+
+    >>> options_with(MIXED)[:2], options_with(0.333)[33:35]
+    ([-inf, 0.0], [0.33, 0.333])
+    """
+    if value == MIXED:
+        return [MIXED, *_GRID]
     return _GRID if value in _GRID else [*sorted([*_GRID[:-1], value]), OFF]
+
+
+def common_value(values: Sequence[float], default: float) -> float:
+    """The set-all slider's value: the one slider value all LFs share, ``default`` without LFs, else MIXED.
+
+    >>> common_value([0.7, 0.7], 0.8), common_value([], 0.8), common_value([0.7, OFF], 0.8) == MIXED
+    (0.7, 0.8, True)
+    """
+    distinct = set(values)
+    if not distinct:
+        return default
+    return distinct.pop() if len(distinct) == 1 else MIXED
 
 
 def _store(lf_name: str) -> None:
@@ -68,6 +102,8 @@ def _store(lf_name: str) -> None:
 
 
 def _store_all(names: tuple[str, ...]) -> None:
+    if st.session_state[ALL_KEY] == MIXED:  # "per LF" is what the LFs have already
+        return
     chosen = to_setting(st.session_state[ALL_KEY])
     project.update_settings(thresholds=dict.fromkeys(names, chosen), default_threshold=chosen)
 
@@ -75,8 +111,9 @@ def _store_all(names: tuple[str, ...]) -> None:
 def sliders(lfs: Sequence[BaseLF], settings: ProjectSettings) -> None:
     """Draw the set-all slider and one slider per LF in ``lfs``; every change is saved at once."""
     names = tuple(lf.name for lf in lfs)
-    chosen = to_slider(settings.default_threshold)
-    st.session_state[ALL_KEY] = chosen  # the saved value wins over the widget's memory (another tab, tuning)
+    values = [to_slider(settings.threshold_for(name)) for name in names]
+    chosen = common_value(values, to_slider(settings.default_threshold))
+    st.session_state[ALL_KEY] = chosen  # the saved state wins over the widget's memory (another tab, tuning)
     st.select_slider(
         "Set every LF's threshold to",
         options_with(chosen),
@@ -86,8 +123,7 @@ def sliders(lfs: Sequence[BaseLF], settings: ProjectSettings) -> None:
         args=(names,),
     )
     columns = st.columns(2)
-    for i, lf_name in enumerate(names):
-        value = to_slider(settings.threshold_for(lf_name))
+    for i, (lf_name, value) in enumerate(zip(names, values, strict=True)):
         st.session_state[slider_key(lf_name)] = value
         columns[i % 2].select_slider(
             render.md(lf_name),  # a widget label is markdown: LF names are shown literally

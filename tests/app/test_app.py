@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import math
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from epoxy_core.workspace import Workspace
+from epoxy_studio.widgets import thresholds
 from tests.app.conftest import APP, TIMEOUT
 from tests.app.helpers import (
     add_keyword_lf,
@@ -42,7 +44,9 @@ def test_upload_add_lfs_change_threshold_and_export(new_app):
     at.button(key="lfs.save").click().run()
     at.switch_page("app_pages/results.py").run()  # one LF: majority vote stands in for the label model
     no_errors(at)
-    assert [m.label for m in at.metric] == ["majority vote, extended", "majority vote, no extension"]
+    labels = [m.label for m in at.metric]
+    assert labels[:2] == ["Dev accuracy", "Coverage"]  # the headline, coverage beside it
+    assert labels[2:4] == ["majority vote, extended", "majority vote, no extension"]
     add_keyword_lf(at, "channel", "channel", 1)
     add_keyword_lf(at, "my", "my", 1)
     assert any(line.startswith("song:") and line.endswith("→ ham") for line in lf_lines(at))
@@ -60,7 +64,10 @@ def test_upload_add_lfs_change_threshold_and_export(new_app):
     assert after.loc["channel", "extended_coverage"] > before.loc["channel", "extended_coverage"]
     assert after.loc["channel", "extended_coverage"] == pytest.approx(1.0)
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["Labels (CSV)", "Labels (Parquet)", "L (.npy)", "L extended (.npy)"]
+    assert labels == ["Labels (CSV)", "Labels (Parquet)", "L (.npy)", "L extended (.npy)", "Download report"]
+    # A TF-IDF project cannot be bundled (its vectoriser is fitted on this table): the page says why.
+    assert at.button(key="results.bundle").disabled
+    assert any("No bundle for this project" in m and "TF-IDF" in m for m in messages(at, "info"))
     # The table has its own "label" column, so the generated ones are prefixed rather than overwriting it.
     assert any("prefixed" in c and "epoxy_label" in c for c in (plain(m.value) for m in at.caption))
 
@@ -165,19 +172,31 @@ def test_default_minilm_embedder_builds_a_graph(new_app):
 
 
 @pytest.mark.slow
-def test_tuning_on_dev_labels_shows_the_cv_score_and_moves_the_sliders(new_app):
+def test_tuning_on_dev_labels_says_what_won_and_moves_the_sliders(new_app):
     at = new_app()
     open_demo(at, "support_messages")
     build_graph(at)
     at.switch_page("app_pages/results.py").run()
-    # Dev-label frequencies as the prior: tuning then fits a fixed prior (estimating it costs ~7x the time).
+    # Dev-label frequencies as the prior: tuning then fits a fixed prior (estimating it costs ~3x the time).
     at.sidebar.radio(key="results.balance").set_value("dev labels").run()
     before = {s.key: s.value for s in at.select_slider}
     at.button(key="results.tune").click().run()
     no_errors(at)
-    assert any("cross-validated dev accuracy" in s for s in messages(at, "success"))
+    # Tuning runs off the script thread: the page says so and stays usable meanwhile.
+    job = at.session_state["results.tuning_job"]
+    assert at.button(key="results.tune").disabled or job.future.done()
+    choice = job.future.result(timeout=300)
+    at.run()
+    no_errors(at)
+    shown = messages(at, "success") + messages(at, "warning")
+    assert any("nested cross-validation" in s and choice.message in s for s in shown)
     after = {s.key: s.value for s in at.select_slider}
     assert after != before
+    tuned = [thresholds.to_slider(None if math.isinf(t) else float(t)) for t in choice.thresholds]
+    per_lf = {k: v for k, v in after.items() if k != thresholds.ALL_KEY}
+    assert sorted(per_lf.values()) == sorted(tuned)
+    # The set-all slider shows the tuned state: the shared threshold, or "per LF" when they differ.
+    assert after[thresholds.ALL_KEY] == (tuned[0] if len(set(tuned)) == 1 else thresholds.MIXED)
     # The tuned thresholds are saved: a new session shows the same sliders.
     again = new_app()
     again.switch_page("app_pages/results.py").run()

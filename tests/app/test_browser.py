@@ -366,7 +366,7 @@ def test_a_page_url_opened_first_renders_and_user_text_stays_text(server, browse
     assert "KeyError" not in body and "Load a dataset first" in body
     # The app's own navigation, not one Streamlit made up from a pages/ folder.
     links = [a.text.splitlines()[-1] for a in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a')]
-    assert links == ["Home", "Data & embeddings", "Labeling functions", "Extension & results"]
+    assert links == ["Home", "Data & embeddings", "Labeling functions", "Hand-label rows", "Extension & results"]
 
     url, requested = pixel_server
     image = f"![x]({url}/pixel.png)"

@@ -45,6 +45,8 @@ def test_every_page_renders_with_a_demo_loaded(new_app, demo, embedder):
     for page in PAGES:
         at.switch_page(page).run()
         no_errors(at)
-    # The results page draws the coverage-lift chart among others, and one metric per compared model.
+    # The results page draws the coverage-lift chart among others, the headline and coverage, and one metric per
+    # compared model (the end model's once it is fitted).
     assert len(at.get("vega_lite_chart")) >= 4
-    assert len(at.metric) == 3
+    labels = [m.label for m in at.metric]
+    assert labels[1] == "Coverage" and labels[0].startswith("Dev accuracy") and len(labels) in (5, 6)

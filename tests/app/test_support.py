@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import io
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -196,16 +197,6 @@ def test_engine_draft_statistics_and_digest_ignore_names():
     assert engine.lf_digest(KeywordLF("a", 0, ["x"])) != engine.lf_digest(KeywordLF("a", 1, ["x"]))
 
 
-def test_bounded_cache_evicts_by_bytes():
-    cache = engine._BoundedCache(max_bytes=2500)
-    for key in range(5):
-        cache.get(key, lambda: np.zeros(1000, dtype=np.uint8))
-    assert len(cache._items) == 2 and cache._bytes <= 2500
-    calls = []
-    cache.get(4, lambda: calls.append(1))
-    assert not calls  # a hit computes nothing
-
-
 # ---------------------------------------------------------------------------------------------- imports and exports
 
 
@@ -238,18 +229,11 @@ def test_lf_json_import_keeps_lfs_that_do_not_fit_and_refuses_clashes():
 
 def test_labels_export_never_overwrites_a_user_column():
     dataset = _dataset()
-    r = engine.Results(
+    r = SimpleNamespace(
         names=["buy"],
         L=np.array([[1], [-1], [1], [-1]], dtype=np.int8),
         L_extended=np.array([[1], [-1], [1], [1]], dtype=np.int8),
         proba=np.array([[0.2, 0.8], [0.5, 0.5], [0.3, 0.7], [0.4, 0.6]]),
-        covered=np.array([True, False, True, True]),
-        model_name="majority vote",
-        class_balance=np.array([0.5, 0.5]),
-        summary=pd.DataFrame(),
-        comparison=pd.DataFrame(),
-        metrics={},
-        n_dev=3,
     )
     table = results.labels_export(dataset, r)
     assert table["label"].tolist() == dataset.df["label"].tolist()  # the user's column is untouched
@@ -270,11 +254,18 @@ def test_least_certain_skips_rows_without_votes_and_sorts_by_confidence():
     assert table.index.tolist() == [0, 2] and table["confidence"].tolist() == [0.6, 0.9]
 
 
-def test_tuning_message_never_shows_nan():
-    kind, text = results.tuning_message(engine.Tuned({}, 0.7, False, None, 1.0, float("nan"), "accuracy", 2))
-    assert kind == "warning" and "nan" not in text.lower() and "2 dev rows" in text
-    kind, text = results.tuning_message(engine.Tuned({}, 0.7, True, 0.9, 0.95, 0.8, "accuracy", 100))
-    assert kind == "success" and "0.900" in text
+def test_tuning_message_says_which_setting_won_or_that_labels_are_few():
+    won = SimpleNamespace(
+        message="label model + end model wins: nested-CV dev accuracy 0.930, beats label model (0.880) by 0.050.",
+        few_labels=False,
+        n_dev=100,
+        cv_scores={"label model": 0.88, "label model + end model": 0.93},
+    )
+    kind, text = results.tuning_message(won)
+    assert kind == "success" and "100 dev labels" in text and "by 0.050" in text
+    few = SimpleNamespace(message="kept the label model", few_labels=True, n_dev=12, cv_scores={"label model": 0.9})
+    kind, text = results.tuning_message(few)
+    assert kind == "warning" and "only 12 dev labels" in text and "nan" not in text.lower()
 
 
 def test_lf_description_uses_class_names():
