@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from epoxy_studio import project, state
+from epoxy_core.config import data_dir
+from epoxy_studio import project, render, state
 
 st.title("Epoxy Studio")
 state.show_flashes()
@@ -14,7 +15,7 @@ st.write(
 
 dataset, items, settings = project.dataset(), project.lfs(), project.settings()
 
-left, middle, right = st.columns(3)
+left, middle, hand, right = st.columns(4)
 with left:
     st.subheader("1 · Data & embeddings")
     st.write("Upload a CSV, Parquet or JSONL file (or open a demo), then embed it and build the neighbour graph.")
@@ -28,8 +29,14 @@ with middle:
     if items:
         enabled = sum(item.enabled for item in items)
         st.caption(f":material/check_circle: {len(items)} labeling functions, {enabled} switched on.")
+with hand:
+    st.subheader("3 · Hand-label rows")
+    st.write("Label the rows the model is least sure of, one at a time with the keyboard: they join the dev set.")
+    st.page_link("app_pages/hand_label.py", label="Open the hand-labeling page", icon=":material/touch_app:")
+    if dataset is not None and dataset.hand_labeled.any():
+        st.caption(f":material/check_circle: {int(dataset.hand_labeled.sum()):,} rows labeled by hand.")
 with right:
-    st.subheader("3 · Extension & results")
+    st.subheader("4 · Extension & results")
     st.write("Tune how far each LF extends, compare label models on dev labels and export the labels.")
     st.page_link("app_pages/results.py", label="Open the results page", icon=":material/insights:")
     if dataset is not None and settings.graph_built:
@@ -37,8 +44,9 @@ with right:
 
 st.divider()
 st.caption(
-    "Everything is saved as you go in the project chosen in the sidebar (data dir: `EPOXY_DATA_DIR`, default "
-    "`data/`). The method is from *Train and You'll Miss It: Interactive Model Iteration with Weak Supervision "
-    "and Pre-Trained Embeddings* (Chen, Fu, Sala et al., 2020, "
+    "Everything is saved as you go in the project chosen in the sidebar, under the data dir "
+    + render.md(str(data_dir()))
+    + " (set `EPOXY_DATA_DIR` to move it). The method is from *Train and You'll Miss It: Interactive Model "
+    "Iteration with Weak Supervision and Pre-Trained Embeddings* (Chen, Fu, Sala et al., 2020, "
     "[arXiv:2006.15168](https://arxiv.org/abs/2006.15168))."
 )

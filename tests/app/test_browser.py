@@ -321,10 +321,21 @@ def test_docs_screenshots(server, browser):
     nav(driver, "Extension & results")
     wait_text(driver, "Label quality on dev labels")
     click_button(driver, "Tune on dev labels")
-    wait_text(driver, "cross-validated dev", timeout=600)  # the prior is estimated in every fold: slow under load
+    wait_text(driver, "dev labels by nested cross-validation", timeout=900)  # tuning runs in the background
     _wait(driver, 60).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, '[data-testid="stVegaLiteChart"]')) >= 4)
     time.sleep(1)  # let vega finish drawing
     shot(driver, DOCS_SHOTS, "results")
+    nav(driver, "Hand-label rows")
+    wait_text(driver, "skip")
+    shot(driver, DOCS_SHOTS, "hand_label")
+    nav(driver, "Data & embeddings")
+    wait_text(driver, "Graph built with")
+    # The map switches from PCA to UMAP once umap-learn is done (its caption goes away).
+    _wait(driver, 600).until(lambda d: "Laying the rows out" not in d.find_element(By.TAG_NAME, "body").text)
+    wait_idle(driver)
+    _wait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="stVegaLiteChart"]'))
+    time.sleep(1)
+    shot(driver, DOCS_SHOTS, "data")  # again, with the UMAP map
 
 
 @pytest.fixture
