@@ -424,19 +424,6 @@ class Engine:
             accuracy=float(row["empirical_accuracy"]),
         )
 
-    def extension_curve(self, lf: BaseLF, thresholds: Sequence[float]) -> pd.DataFrame | None:
-        """Rows extension adds to a draft at each threshold (``analysis.extension_curve``); None without a graph.
-
-        Uses the session's cached nearest voters of the draft (computed by :meth:`draft` already).
-        """
-        session = self.ready_session()
-        column = getattr(session, "_nearest_column", None)  # no public per-LF accessor yet (told the lead)
-        if session is None or column is None:
-            return None
-        votes = session.votes(lf)
-        nearest, _ = column(lf_digest(lf), votes, refine=False)
-        return analysis.extension_curve(votes, nearest, np.asarray(thresholds, dtype=float), y=self.dataset.y)
-
     # ------------------------------------------------------------------ results, end model, tuning
 
     def thresholds(self, lfs: Sequence[BaseLF]) -> dict[str, float | None]:
