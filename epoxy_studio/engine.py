@@ -41,7 +41,7 @@ from epoxy_core.cache import BoundedCache
 from epoxy_core.config import data_dir
 from epoxy_core.data import Dataset
 from epoxy_core.embed import EmbeddingSource, embed_source, embed_texts, save_npy_upload, source_key
-from epoxy_core.labels import ABSTAIN, label_dtype
+from epoxy_core.labels import label_dtype
 from epoxy_core.lf import BaseLF, apply_lfs
 from epoxy_core.neighbors import KNNGraph, cached_knn_graph, warm_up_jit
 from epoxy_core.session import DraftPreview, EndModelState, LabelingSession, SessionResults, lf_digest
@@ -303,15 +303,6 @@ class Engine:
         session = self.session_for(source, n_neighbors)
         progress(1.0, f"Done: {len(self.dataset):,} rows in {time.perf_counter() - start:.1f} s.")
         return session.graph
-
-    def map_points(self, source: EmbeddingSource | None = None, max_points: int = 5000) -> pd.DataFrame:
-        """A 2-D PCA map of (a sample of) the embeddings, labelled with class names or "unlabeled"."""
-        from epoxy_studio.projection import pca_points
-
-        dataset = self.dataset
-        names = np.array([*dataset.class_names, "unlabeled"], dtype=object)
-        labels = names[np.where(dataset.y == ABSTAIN, len(dataset.class_names), dataset.y)]
-        return pca_points(self.embeddings(source), labels, dataset.texts, max_points=max_points)
 
     # ------------------------------------------------------------------ LFs and their votes
 

@@ -13,7 +13,7 @@ import pytest
 
 from epoxy_core.data import DatasetSpec, prepare_dataset
 from epoxy_core.lf import ColumnRuleLF, KeywordLF, RegexLF, VoteColumnLF
-from epoxy_studio import engine, lf_io, lfset, projection, render, timebox
+from epoxy_studio import engine, lf_io, lfset, render, timebox
 from epoxy_studio.views import lf_list, lf_preview, results
 from epoxy_studio.widgets import dataset_spec, lf_form, thresholds
 from tests.app.helpers import plain
@@ -272,17 +272,6 @@ def test_lf_description_uses_class_names():
     item = lfset.from_lfs([ColumnRuleLF("r", 0, "stars", "<", 2)])[0]
     assert lf_list.describe(item, ["ham", "spam"]) == "stars < 2 → ham"
     assert lf_list.describe(lfset.from_lfs([KeywordLF("k", 5, ["x"])])[0], ["ham", "spam"]).endswith("→ class 5")
-
-
-def test_pca_points_samples_and_keeps_labels():
-    rng = np.random.default_rng(0)
-    emb = rng.normal(size=(50, 8)).astype(np.float32)
-    labels = ["a"] * 25 + ["b"] * 25
-    points = projection.pca_points(emb, labels, texts=[f"t{i}" for i in range(50)], max_points=10)
-    assert len(points) == 10 and list(points.columns) == ["row", "x", "y", "label", "text"]
-    assert all(points["label"] == ["a" if r < 25 else "b" for r in points["row"]])
-    with pytest.raises(ValueError, match="one label per embedding row"):
-        projection.pca_points(emb, labels[:3])
 
 
 def _npy(array: np.ndarray) -> bytes:
