@@ -53,7 +53,12 @@ def _save(kind: str) -> None:
     editing = st.session_state[state.EDITING]
     old = _editing_lf()
     try:
-        draft = lf_form.read(dataset, lf_form.FORMS[kind], enabled=True if old is None else old.enabled)
+        draft = lf_form.read(
+            dataset,
+            lf_form.FORMS[kind],
+            enabled=True if old is None else old.enabled,
+            embeddings=lf_form.embeddings_status(project.settings()),
+        )
         items = lfset.with_lf(project.lfs(), draft, replacing=editing)
     except ValueError as error:
         state.flash("error", str(error))
@@ -65,11 +70,13 @@ def _save(kind: str) -> None:
     state.request_full_rerun()
 
 
-def _draft(dataset, form) -> BaseLF | None:
+def _draft(dataset, form, embeddings: lf_form.EmbeddingsStatus) -> BaseLF | None:
     """The LF the form describes, or None (with the reason shown once the user has typed a name)."""
     editing = st.session_state[state.EDITING]
     try:
-        draft = lf_form.read(dataset, form)
+        draft = lf_form.read(dataset, form, embeddings=embeddings)
+    except lf_form.FormUnavailable:  # the form says why (e.g. build the embeddings first)
+        return None
     except ValueError as error:
         if lf_form.typed_name():  # no nagging before the user has typed anything
             render.message("error", error)
@@ -105,8 +112,9 @@ def editor() -> None:
         st.subheader("Edit LF " + render.md(repr(editing)), anchor=False)
     else:
         st.subheader("New labeling function", anchor=False)
-    form = lf_form.draw(dataset)
-    draft = _draft(dataset, form)
+    embeddings = lf_form.embeddings_status(project.settings())
+    form = lf_form.draw(dataset, embeddings)
+    draft = _draft(dataset, form, embeddings)
     if draft is not None:
         others = [lf for lf in engine.active(project.lfs()) if lf.name != editing]
 

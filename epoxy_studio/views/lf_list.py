@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from epoxy_core.data import Dataset
-from epoxy_core.lf import ColumnRuleLF, KeywordLF, RegexLF, VoteColumnLF
+from epoxy_core.lf import ColumnRuleLF, KeywordLF, LookupLF, RegexLF, SimilarityLF, VoteColumnLF
 from epoxy_studio import lf_io, lfset, project, render, state
 from epoxy_studio.engine import Engine
 from epoxy_studio.lfset import LFItem
@@ -31,6 +31,10 @@ def describe(item: LFItem, class_names: Sequence[str]) -> str:
     >>> from epoxy_core.lf import ColumnRuleLF
     >>> describe(lfset.from_lfs([ColumnRuleLF("r", 0, "stars", "<", 2)])[0], ["ham", "spam"])
     'stars < 2 → ham'
+    >>> describe(lfset.from_lfs([SimilarityLF("s", 1, 0.8, rows=[3, 7], texts=["win a prize"])])[0], ["ham", "spam"])
+    'similar to rows 3, 7 and text "win a prize" (cosine ≥ 0.80) → spam'
+    >>> describe(lfset.from_lfs([LookupLF("l", 1, ["acme", "globex"], source="brands.txt")])[0], ["ham", "spam"])
+    'lookup list of 2 terms from brands.txt: "acme", "globex" → spam'
     """
     lf = item.lf
     if lf is None:
@@ -49,11 +53,31 @@ def describe(item: LFItem, class_names: Sequence[str]) -> str:
     elif isinstance(lf, ColumnRuleLF):
         value = list(lf.value) if isinstance(lf.value, tuple) else lf.value
         rule = f"{lf.column} {lf.op}" + ("" if value is None else f" {value!r}")
+    elif isinstance(lf, LookupLF):
+        rule = f"lookup list of {len(lf.terms):,} term{'s' if len(lf.terms) != 1 else ''}"
+        rule += f" from {lf.source}" if lf.source else ""
+        rule += ": " + ", ".join(json.dumps(t, ensure_ascii=False) for t in lf.terms[:4])
+        rule += " …" if len(lf.terms) > 4 else ""
+    elif isinstance(lf, SimilarityLF):
+        rule = f"similar to {_examples(lf)} (cosine ≥ {lf.threshold:.2f})"
     elif isinstance(lf, VoteColumnLF):
         rule = f"column {lf.column!r}"
     else:
         rule = lf.kind
     return f"{rule} → {label}"
+
+
+def _examples(lf: SimilarityLF) -> str:
+    """A similarity LF's examples in a few words: ``rows 3, 7 and 2 texts "win a prize", …``."""
+    parts = []
+    if lf.rows:
+        shown = ", ".join(map(str, lf.rows[:6])) + (f" … ({len(lf.rows):,} rows)" if len(lf.rows) > 6 else "")
+        parts.append(("row " if len(lf.rows) == 1 else "rows ") + shown)
+    if lf.texts:
+        first = lf.texts[0] if len(lf.texts[0]) <= 40 else lf.texts[0][:39] + "…"
+        what = "text" if len(lf.texts) == 1 else f"{len(lf.texts)} texts"
+        parts.append(f"{what} {json.dumps(first, ensure_ascii=False)}" + (", …" if len(lf.texts) > 1 else ""))
+    return " and ".join(parts)
 
 
 def _change(operation: Callable[..., list[LFItem]], *args: Any, done: str | None = None) -> bool:

@@ -3,7 +3,9 @@
 Highlighting is bounded by what is shown, not by the data: it looks at a window of at most
 :data:`HIGHLIGHT_WINDOW` characters of each shown row, placed on the first match (found by RE2, linear time),
 so a 1,000,000-character cell costs what a short one does.  Anything highlighting cannot do (a pattern whose
-spans RE2 cannot rewrite) leaves the text unmarked with a note, never an exception box.
+spans RE2 cannot rewrite) leaves the text unmarked with a note, never an exception box.  A lookup LF is
+highlighted through the keyword LF of just the terms found in the shown rows (``LookupLF.keyword_lf_for``),
+so a list of 20,000 terms costs what a few keywords do; a similarity LF marks its example rows.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import streamlit as st
 
 from epoxy_core.data import Dataset
 from epoxy_core.labels import ABSTAIN
-from epoxy_core.lf import BaseLF, KeywordLF, RegexLF, match_spans
+from epoxy_core.lf import BaseLF, KeywordLF, LookupLF, RegexLF, SimilarityLF, match_spans
 from epoxy_core.session import DraftPreview
 from epoxy_studio import render
 
@@ -24,6 +26,8 @@ __all__ = ["HIGHLIGHT_WINDOW", "metrics", "rows_html", "sample", "text_window"]
 HIGHLIGHT_WINDOW = 600
 """Characters of a row that highlighting looks at (the display shows 400 of them)."""
 _LEAD = 40  # characters shown before the first match
+_TEXT_KINDS = (KeywordLF, RegexLF, LookupLF)  # LFs that search a text column (and may name another one)
+_TERM_SCAN_CHARS = 20_000  # characters of each shown row in which a lookup LF's terms are looked for
 
 
 def sample(mask: np.ndarray, n: int = 8, seed: int = 0) -> np.ndarray:
@@ -49,6 +53,8 @@ def text_window(lf: BaseLF, text: str, size: int = HIGHLIGHT_WINDOW) -> tuple[st
     if len(text) <= size:
         return text, 0
     start = 0
+    if isinstance(lf, LookupLF):
+        lf = lf.keyword_lf_for([text[:_TERM_SCAN_CHARS]])
     if isinstance(lf, KeywordLF | RegexLF):
         # Lone surrogates become "?" one for one, so character offsets agree with the original.
         safe = text.encode("utf-8", "replace").decode("utf-8")
@@ -59,7 +65,7 @@ def text_window(lf: BaseLF, text: str, size: int = HIGHLIGHT_WINDOW) -> tuple[st
 
 
 def _cell_texts(dataset: Dataset, lf: BaseLF, rows: np.ndarray) -> list[str]:
-    column = getattr(lf, "column", None) if isinstance(lf, KeywordLF | RegexLF) else None
+    column = getattr(lf, "column", None) if isinstance(lf, _TEXT_KINDS) else None
     if column is None:
         return [dataset.texts[i] for i in rows]
     return [render.cell_text(v) for v in dataset.df[column].to_numpy()[rows]]
@@ -71,24 +77,28 @@ def rows_html(dataset: Dataset, lf: BaseLF, rows: np.ndarray, votes: np.ndarray)
     Column rules and vote columns show the value of their column beside the text.
     """
     names = dataset.class_names
-    windows = [text_window(lf, text) for text in _cell_texts(dataset, lf, rows)]
+    full = _cell_texts(dataset, lf, rows)
+    # A lookup LF: the terms found in these rows, once, rather than the whole list per row.
+    marker = lf.keyword_lf_for([text[:_TERM_SCAN_CHARS] for text in full]) if isinstance(lf, LookupLF) else lf
+    windows = [text_window(marker, text) if marker is not None else (text[:HIGHLIGHT_WINDOW], 0) for text in full]
     try:
-        spans = match_spans(lf, [window for window, _ in windows])
+        spans = match_spans(marker, [window for window, _ in windows]) if marker is not None else [[] for _ in full]
         note = ""
     except (ValueError, pa.ArrowException):  # e.g. RE2 cannot rewrite a pattern made only of "\b"
         spans = [[] for _ in windows]
         note = "Matches are not highlighted: this pattern's matches cannot be located in the text."
-    rule_column = getattr(lf, "column", None) if not isinstance(lf, KeywordLF | RegexLF) else None
+    rule_column = getattr(lf, "column", None) if not isinstance(lf, _TEXT_KINDS) else None
     headers = ["row", "text", *([rule_column] if rule_column else []), "vote", "dev label"]
+    examples = set(lf.rows) if isinstance(lf, SimilarityLF) else set()
     cells = []
-    full = _cell_texts(dataset, lf, rows)
     for row, (window, start), found, text in zip(rows, windows, spans, full, strict=True):
         gold = dataset.y[row]
         cut_after = start + len(window) < len(text)
         cell = [str(int(row)), render.highlight_html(window, found, cut_before=start > 0, cut_after=cut_after)]
         if rule_column:
             cell.append(_escape(render.cell_text(dataset.df[rule_column].iloc[int(row)])))
-        cell.append(_escape(names[votes[row]] if votes[row] != ABSTAIN else "abstain"))
+        vote = names[votes[row]] if votes[row] != ABSTAIN else "abstain"
+        cell.append(_escape(vote + (" (example)" if int(row) in examples else "")))
         cell.append(_escape(names[gold] if gold != ABSTAIN else "—"))
         cells.append(cell)
     table = render.rows_table_html(cells, headers)
