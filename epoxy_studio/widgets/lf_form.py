@@ -470,7 +470,7 @@ def find_rows(dataset: Dataset, query: str, limit: int = SEARCH_LIMIT) -> list[i
 
 
 def _snippet(text: str, size: int = 90) -> str:
-    text = " ".join(text.split())
+    text = " ".join(text[: size * 4].split())  # a million-character cell costs what a short one does
     return text if len(text) <= size else text[: size - 1] + "…"
 
 
@@ -504,7 +504,8 @@ def _draw_rows(container: Any, key: str, label: str, context: _Context) -> None:
         container.caption("No row contains " + render.md(repr(str(query).strip())) + ".")
         return
     # One widget per query: the options change with the query, the picks of another query do not carry over.
-    pick_key = f"{PREFIX}similarity.pick.{hashlib.sha256(str(query).encode()).hexdigest()[:16]}"
+    digest = hashlib.sha256(str(query).encode("utf-8", "replace")).hexdigest()[:16]
+    pick_key = f"{PREFIX}similarity.pick.{digest}"
     left, right = container.columns([5, 1], vertical_alignment="bottom")
     left.multiselect(
         f"Rows containing it (first {SEARCH_LIMIT})" if len(found) == SEARCH_LIMIT else "Rows containing it",
