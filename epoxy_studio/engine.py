@@ -41,7 +41,7 @@ from epoxy_core.cache import BoundedCache
 from epoxy_core.config import data_dir
 from epoxy_core.data import Dataset
 from epoxy_core.embed import EmbeddingSource, embed_source, embed_texts, save_npy_upload, source_key
-from epoxy_core.labels import label_dtype
+from epoxy_core.labels import ABSTAIN, label_dtype
 from epoxy_core.lf import BaseLF, apply_lfs
 from epoxy_core.neighbors import KNNGraph, cached_knn_graph, warm_up_jit
 from epoxy_core.session import DraftPreview, EndModelState, LabelingSession, SessionResults, lf_digest
@@ -104,8 +104,8 @@ def session_cache_bytes(n_rows: int) -> int:
 
 
 def _embedder(source: EmbeddingSource) -> Callable[[Sequence[str]], np.ndarray] | None:
-    """What embeds a similarity LF's example texts: the project's text model (None for uploads and columns)."""
-    if source.kind != "model" or source.model is None:
+    """What embeds a similarity LF's example texts: the project's text model (None for TF-IDF, uploads, columns)."""
+    if not source.embeds_new_texts:
         return None
     model = source.model
     return lambda texts: embed_texts(list(texts), model=model)
@@ -384,8 +384,30 @@ class Engine:
             part = analysis.lf_summary(L[:, on], names=[names[c] for c in on])
             summary.loc[part.index, ["overlaps", "conflicts"]] = part[["overlaps", "conflicts"]].values
         summary.insert(0, "enabled", enabled)
-        columns = ["polarity", "coverage", "overlaps", "conflicts", "correct", "incorrect", "empirical_accuracy"]
+        covered = summary["coverage"].where(summary["coverage"] > 0)  # NaN: an LF that votes nowhere
+        summary["overlaps_normalized"] = summary["overlaps"] / covered  # Snorkel's "normalised by coverage"
+        summary["conflicts_normalized"] = summary["conflicts"] / covered
+        columns = [
+            "polarity",
+            "coverage",
+            "overlaps",
+            "conflicts",
+            "overlaps_normalized",
+            "conflicts_normalized",
+            "correct",
+            "incorrect",
+            "empirical_accuracy",
+        ]
         return summary[["enabled", *[c for c in columns if c in summary.columns]]]
+
+    def vote_rates(self, items: Sequence[LFItem]) -> pd.DataFrame:
+        """P(vote | gold class) on the dev rows of every LF that can vote (``LFAnalysis.lf_vote_rates``)."""
+        fitting = [item.lf for item in items if item.lf is not None and self.problem(item.lf) is None]
+        if not fitting or not (self.dataset.y != ABSTAIN).any():
+            return pd.DataFrame()
+        L = np.column_stack([self.votes(lf) for lf in fitting])
+        lf_analysis = analysis.LFAnalysis(L, [lf.name for lf in fitting], cardinality=self.dataset.cardinality)
+        return lf_analysis.lf_vote_rates(self.dataset.y, self.dataset.class_names)
 
     def draft(self, lf: BaseLF, lfs: Sequence[BaseLF], threshold: float | None = None) -> DraftPreview:
         """The LF editor's preview of a draft among ``lfs`` (the active LFs; the draft's namesake is left out).

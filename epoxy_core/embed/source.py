@@ -183,6 +183,18 @@ class EmbeddingSource:
         return {"kind": "npy", "npy_digest": self.npy_digest}
 
     @property
+    def embeds_new_texts(self) -> bool:
+        """Whether a text outside the table lands in the rows' space: a text model, not TF-IDF, columns or a file.
+
+        TF-IDF is fitted on the table (vocabulary and SVD), so a new text embedded alone would not; uploaded
+        vectors and numeric columns come with the table and have no model for a new text.
+
+        >>> [EmbeddingSource.model_source(m).embeds_new_texts for m in ("wordllama", "tfidf")]
+        [True, False]
+        """
+        return self.kind == "model" and self.model is not None and self.model != "tfidf"
+
+    @property
     def label(self) -> str:
         """A short human-readable name, e.g. ``"MiniLM-L6 (int8 ONNX)"`` or ``"numeric columns a, b"``."""
         if self.kind == "model":

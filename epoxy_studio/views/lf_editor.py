@@ -1,9 +1,10 @@
 """The LF editor: the form, the draft's live preview, and *Add LF* / *Save LF*, as one fragment.
 
-Typing in the form reruns only this fragment, not the page (the LF list, the summary table and the sidebar stay
-as they are).  Saving changes the LF set, which the rest of the page shows, so it asks for one full rerun.  The
-preview runs through :mod:`epoxy_studio.timebox`: a draft that takes seconds to preview says so and leaves the
-page usable.
+With the graph built, the preview includes what extension would add at a threshold picked beside it
+(:mod:`epoxy_studio.views.lf_extension`).  Typing in the form reruns only this fragment, not the page (the LF
+list, the summary table and the sidebar stay as they are).  Saving changes the LF set, which the rest of the
+page shows, so it asks for one full rerun.  The preview runs through :mod:`epoxy_studio.timebox`: a draft that
+takes seconds to preview says so and leaves the page usable.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from epoxy_core.labels import ABSTAIN
 from epoxy_core.lf import BaseLF
 from epoxy_core.session import DraftPreview, lf_digest
 from epoxy_studio import lfset, project, render, state, timebox
-from epoxy_studio.views import lf_preview
+from epoxy_studio.views import lf_extension, lf_preview
 from epoxy_studio.widgets import lf_form
 
 __all__ = ["editor", "start_editing", "start_new"]
@@ -87,11 +88,12 @@ def _draft(dataset, form, embeddings: lf_form.EmbeddingsStatus) -> BaseLF | None
     return draft
 
 
-def _preview_key(draft: BaseLF, others: list[BaseLF]) -> str:
+def _preview_key(draft: BaseLF, others: list[BaseLF], threshold: float | None = None) -> str:
     parts = [
         project.dataset().content_hash,
         lf_digest(draft),
         draft.name,
+        repr(threshold),
         *(f"{o.name}:{lf_digest(o)}" for o in others),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
@@ -117,12 +119,17 @@ def editor() -> None:
     draft = _draft(dataset, form, embeddings)
     if draft is not None:
         others = [lf for lf in engine.active(project.lfs()) if lf.name != editing]
+        settings = project.settings()
+        threshold = None
+        if settings.graph_built:
+            threshold = lf_extension.threshold_picker(settings.threshold_for(editing or draft.name))
 
         def work() -> DraftPreview | str:
             problem = engine.problem(draft)  # applying the draft is the slow part: off the script thread too
-            return problem if problem is not None else engine.draft(draft, others)
+            return problem if problem is not None else engine.draft(draft, others, threshold)
 
-        preview = timebox.run(st.session_state[state.TIMEBOX], "lfs.draft", _preview_key(draft, others), work)
+        key = _preview_key(draft, others, threshold)
+        preview = timebox.run(st.session_state[state.TIMEBOX], "lfs.draft", key, work)
         if isinstance(preview, str):  # the draft cannot vote here, e.g. a rule that does not fit the column type
             render.message("error", preview)
         else:
@@ -152,7 +159,11 @@ def _show_preview(dataset, draft: BaseLF, preview: DraftPreview, others: list[Ba
             lf_preview.rows_html(dataset, draft, wrong, votes) if len(wrong) else None,
         ),
     )
-    voted_tab, wrong_tab = st.tabs(["Rows it votes on", "Rows it gets wrong on dev"])
+    voted_tab, wrong_tab, extension_tab = st.tabs(
+        ["Rows it votes on", "Rows it gets wrong on dev", "What extension adds"]
+    )
+    with extension_tab:
+        lf_extension.show(preview.extension, dataset.class_names)
     if isinstance(tables, timebox.Pending):
         with voted_tab:
             render.message("info", tables.describe("Highlighting the sample rows"))

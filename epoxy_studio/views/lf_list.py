@@ -170,10 +170,16 @@ def percent_columns(frame: Any) -> dict[str, Any]:
 
 
 def summary_table(engine: Engine, items: Sequence[LFItem]) -> None:
-    """The LF summary (coverage, overlaps, conflicts, dev accuracy) of every LF that can vote."""
+    """The LF summary (coverage, overlaps, conflicts, dev accuracy) of every LF that can vote, and P(vote | class)."""
     summary = engine.lf_table(items)
-    if not summary.empty:
-        st.dataframe(summary, width="stretch", column_config=percent_columns(summary))
+    if summary.empty:
+        return
+    st.dataframe(summary, width="stretch", column_config=percent_columns(summary))
+    rates = engine.vote_rates(items)
+    if not rates.empty:
+        with st.expander("P(vote | class) on dev: how each LF votes on the dev rows of each class"):
+            probabilities = {c: st.column_config.NumberColumn(format="percent") for c in rates.columns if "P(" in c}
+            st.dataframe(rates.reset_index(), hide_index=True, width="stretch", column_config=probabilities)
 
 
 # ---------------------------------------------------------------------------------------------- import / export

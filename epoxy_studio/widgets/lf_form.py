@@ -114,10 +114,10 @@ def embeddings_status(settings: ProjectSettings) -> EmbeddingsStatus:
     in the rows' space; uploaded vectors and numeric columns come with the table, with no model for new text.
     """
     source = settings.embedding
+    if source.embeds_new_texts:
+        return EmbeddingsStatus(bool(settings.graph_built), True, source.label)
     if source.kind == "model" and source.model is not None:
         name = model_label(source.model)
-        if source.model != "tfidf":
-            return EmbeddingsStatus(bool(settings.graph_built), True, name)
         why = "TF-IDF is fitted on this table, so a new text would not land among its rows."
     else:
         name = "uploaded vectors" if source.kind == "npy" else "numeric columns"

@@ -197,6 +197,19 @@ def test_engine_draft_statistics_and_digest_ignore_names():
     assert engine.lf_digest(KeywordLF("a", 0, ["x"])) != engine.lf_digest(KeywordLF("a", 1, ["x"]))
 
 
+def test_engine_lf_table_normalises_by_coverage_and_gives_vote_rates_on_dev():
+    eng = engine.Engine(_dataset())
+    # "buy" votes rows 0 and 2, "music" rows 1 and 3 and row 0 ("now"): they overlap (and conflict) on row 0.
+    items = lfset.from_lfs([KeywordLF("buy", 1, ["buy"]), KeywordLF("music", 0, ["song", "now"])])
+    table = eng.lf_table(items)
+    assert table.loc["buy", "overlaps_normalized"] == pytest.approx(0.5)  # 1 of its 2 rows
+    assert table.loc["music", "conflicts_normalized"] == pytest.approx(1 / 3)  # 1 of its 3 rows
+    rates = eng.vote_rates(items)
+    # Dev rows: 0 spam, 1 and 3 ham.  "music" votes ham on both ham rows and on the spam row.
+    assert rates.loc[("music", "ham"), "P(ham)"] == 1.0 and rates.loc[("music", "spam"), "P(ham)"] == 1.0
+    assert rates.loc[("buy", "ham"), "P(abstain)"] == 1.0 and rates.loc[("buy", "spam"), "dev rows"] == 1
+
+
 # ---------------------------------------------------------------------------------------------- imports and exports
 
 
