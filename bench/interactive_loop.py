@@ -5,6 +5,7 @@ Run from the project root (each command < 10 min and < 6 GB on the 2-core machin
     .venv/bin/python bench/interactive_loop.py                       # 10k and 100k rows (~6-9 min under load)
     .venv/bin/python bench/interactive_loop.py --sizes 1000000       # 1M rows (cluster-local graph, ~6 GB)
     .venv/bin/python bench/interactive_loop.py --sizes 10000 --repeats 3   # quick look
+    .venv/bin/python bench/interactive_loop.py --sizes 100000 --threshold-only --repeats 9
 
 What is timed (median of ``--repeats`` runs after one untimed warm-up), every figure beside an exact
 reference measured in the same run, with the load average printed beside the figures:
@@ -20,6 +21,9 @@ reference measured in the same run, with the load average printed beside the fig
   0.5, 0.7 and 0.9 (share of rows whose extended vote is the same).
 - **threshold change** (target <= 30 ms at 100k, <= 300 ms at 1M): ``session.results(new thresholds)`` on
   fixed LFs; reference: the same extend + fit + predict_proba + summary + metrics done by plain library calls.
+  Its extend + label model + posterior + summary part is also timed alone beside the path the session took
+  before it counted votes in one compiled pass (:func:`previous_session_path`).  ``--threshold-only`` stops
+  there.
 - **end model**: background fit time (``session.end_model(res, wait=True)``), and the threshold change
   measured *while* that fit runs (it must not block).
 - **weighing the exact alternatives**: the share of the dense (row, voter) pairs an IVF partition with exact
@@ -61,6 +65,7 @@ from epoxy_core.labels import ABSTAIN
 from epoxy_core.lf import BaseLF, KeywordLF, RegexLF
 from epoxy_core.metrics import compare_models, label_model_metrics
 from epoxy_core.model import MajorityVote, TripletLabelModel, class_balance_from_labels
+from epoxy_core.model.statistics import VoteStatistics
 from epoxy_core.neighbors import KNNGraph, cached_knn_graph, resolve_method
 from epoxy_core.session import LabelingSession, _one_blas_thread
 
@@ -293,6 +298,22 @@ def timed(step: Callable[[int], Any], repeats: int, warm_up: bool = True) -> lis
     return seconds
 
 
+def timed_pair(
+    first: Callable[[int], Any], second: Callable[[int], Any], repeats: int
+) -> tuple[list[float], list[float]]:
+    """:func:`timed` of two steps, alternating run by run, so that a change of load hits both alike."""
+    first(0)
+    second(0)
+    seconds: tuple[list[float], list[float]] = ([], [])
+    for run in range(1, repeats + 1):
+        for step, out in zip((first, second), seconds, strict=True):
+            gc.collect()
+            start = time.perf_counter()
+            step(run)
+            out.append(time.perf_counter() - start)
+    return seconds
+
+
 def ms(seconds: list[float]) -> float:
     return 1000 * statistics.median(seconds)
 
@@ -384,6 +405,37 @@ def _reference_results(L, nearest, thresholds, balance, data_y, class_names, nam
     compare_models(metrics)
 
 
+def previous_session_path(L, nearest, thresholds, balance, class_names, names) -> None:
+    """The session's threshold change as it was before the counted path (kept here as the baseline).
+
+    ``np.where`` on the float64 thresholds; the label model counting with one ``count_nonzero`` pass per class
+    and a float32 indicator Gram product; the posterior as an indicator product (float32 from 100,000 rows);
+    ``lf_summary`` reading both matrices.  The model's estimation after the counts is the library's own.
+    """
+    with _one_blas_thread():
+        L_ext = np.where(nearest.similarity >= thresholds, nearest.vote, np.array(ABSTAIN, dtype=L.dtype))
+        n, m = L_ext.shape
+        counts = np.stack([np.count_nonzero(L_ext == c, axis=0) for c in range(2)], axis=1)
+        lfs, classes = np.nonzero(counts)
+        V = (L_ext[:, lfs] == classes.astype(L_ext.dtype)).astype(np.float32)
+        co_votes = np.zeros((2 * m, 2 * m), dtype=np.int64)
+        features = lfs * 2 + classes
+        co_votes[np.ix_(features, features)] = np.rint(V.T @ V).astype(np.int64)
+        counted = VoteStatistics(n, m, 2, counts, co_votes, np.zeros(m, np.int64), np.zeros(m, np.int64), 0)
+        model = TripletLabelModel().fit_counted(L_ext, counted, class_balance=balance)
+        if not model.fallback_:
+            V = (L_ext[:, model.feature_lfs_] == model.feature_classes_.astype(L_ext.dtype)).astype(
+                np.float64 if n < 100_000 else np.float32
+            )
+            evidence = (V @ model._weights.T.astype(V.dtype)).astype(np.float64) + model._constants
+            logit = np.log(model.class_balance_[1] / model.class_balance_[0]) + evidence[:, 1] - evidence[:, 0]
+            p1 = 0.5 * (1.0 + np.tanh(0.5 * logit))
+            np.column_stack([1.0 - p1, p1])
+        (L_ext != ABSTAIN).any(axis=1)
+        MajorityVote().fit(L_ext[:1], class_balance=balance)
+        lf_summary(L, L_extended=L_ext, names=names, model=model, class_names=class_names)
+
+
 def run_size(n: int, args: argparse.Namespace) -> SizeResult:
     print(f"\n== {n:,} rows x {DIM} dims ==  (load average {load()})", flush=True)
     figures: dict[str, Any] = {}
@@ -420,19 +472,44 @@ def run_size(n: int, args: argparse.Namespace) -> SizeResult:
     fresh_sets = [rng.uniform(0.6, 0.95, len(lfs)) for _ in range(args.repeats + 2)]  # never asked before
     fixed = threshold_sets[0]
 
-    # -- threshold change, session vs plain library calls
-    a = timed(lambda run: session.results(threshold_sets[run], class_balance=balance), args.repeats)
+    # -- threshold change, session vs plain library calls (after the exact nearest voters are in: no
+    # refinement runs in the background while the steps are timed)
     L, nearest = session.nearest()
     names = [lf.name for lf in lfs]
+    a = timed(lambda run: session.results(threshold_sets[run], class_balance=balance), args.repeats)
+    # The part of results() that the previous path did differently: extend, label model, posterior, summary
+    # (results() also scores the dev rows: metrics of three models, the summary's dev columns, the headline).
+    a_part, a_previous = timed_pair(
+        lambda run: session._one_thread(
+            session._fit_thresholds,
+            f"bench {run}",
+            "bench",
+            names,
+            L,
+            nearest,
+            np.asarray(threshold_sets[run], dtype=np.float64),
+            balance,
+            [],
+        ),
+        lambda run: previous_session_path(L, nearest, threshold_sets[run], balance, dataset.class_names, names),
+        args.repeats,
+    )
     a_ref = timed(
         lambda run: reference_results(L, nearest, threshold_sets[run], balance, dataset.y, dataset.class_names, names),
         args.repeats,
     )
     figures["threshold_ms"], figures["threshold_ref_ms"] = ms(a), ms(a_ref)
+    figures["threshold_previous_ms"], figures["threshold_part_ms"] = ms(a_previous), ms(a_part)
     print(
-        f"  threshold change: session {ms(a):.0f} ms, plain library calls {ms(a_ref):.0f} ms  (load {load()})",
+        f"  threshold change: session results() {ms(a):.0f} ms; of it extend + label model + posterior + summary "
+        f"{ms(a_part):.0f} ms against {ms(a_previous):.0f} ms by the previous path; plain library calls "
+        f"{ms(a_ref):.0f} ms  (load {load()})",
         flush=True,
     )
+    if args.threshold_only:
+        session.close()
+        figures["rss_mb"], figures["peak_rss_mb"], figures["load"] = rss_mb(), peak_rss_mb(), load()
+        return SizeResult(n, kind, graph_s, figures)
 
     # -- LF edit through the session: graph-first, exact refinement in the background
     refine_seconds: list[float] = []
@@ -574,7 +651,27 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
+def print_threshold_report(results: list[SizeResult]) -> None:
+    print(
+        "\nThreshold change (median ms): session results(); its extend + label model + posterior + summary, "
+        "beside the previous path of that part (same run); plain library calls"
+    )
+    for r in results:
+        f = r.figures
+        print(
+            f"  {r.n:>9,}: results() {f['threshold_ms']:.1f}; part {f['threshold_part_ms']:.1f} vs previous "
+            f"{f['threshold_previous_ms']:.1f} ({f['threshold_previous_ms'] / f['threshold_part_ms']:.1f}x); "
+            f"library calls {f['threshold_ref_ms']:.1f}; peak RSS {f['peak_rss_mb']:,.0f} MB; load {f['load']}"
+        )
+        if r.n in TARGET_THRESHOLD_MS:
+            target = TARGET_THRESHOLD_MS[r.n]
+            print(f"  {'':>9}  target <= {target:.0f} ms: {verdict(f['threshold_ms'] <= target)}")
+
+
 def print_report(results: list[SizeResult]) -> None:
+    print_threshold_report(results)
+    if any("edit_ms" not in r.figures for r in results):
+        return  # --threshold-only
     print("\n" + "=" * 110)
     print("RESULTS (median ms; ref = exact reference by plain library calls in the same run; ratio = ref / ours)")
     header = (
@@ -680,6 +777,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=60.0,
         help="seconds to let the first set_lfs refine all 20 LFs exactly before the timed steps (the rest dropped)",
+    )
+    parser.add_argument(
+        "--threshold-only",
+        action="store_true",
+        help="time only the threshold change (session, its previous path, plain library calls) and stop",
     )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

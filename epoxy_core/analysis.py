@@ -32,13 +32,16 @@ import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from epoxy_core.labels import ABSTAIN, check_label_matrix, check_labels
+
+if TYPE_CHECKING:
+    from epoxy_core.model.statistics import VoteStatistics
 
 __all__ = [
     "ExtensionPreview",
@@ -59,6 +62,7 @@ __all__ = [
     "lf_overlaps",
     "lf_polarities",
     "lf_summary",
+    "lf_summary_from_statistics",
 ]
 
 _MAX_CLASS_PASSES = 8
@@ -447,30 +451,17 @@ class LFAnalysis:
                     f"L has shape {self.L.shape} but L_extended has shape {extended.L.shape}; "
                     "both must cover the same rows and LFs in the same order."
                 )
-        polarities: list[list[Any]] = self.lf_polarities()
-        if class_names is not None:
-            polarities = [[class_names[c] for c in classes] for classes in polarities]
-        columns: dict[str, Any] = {"polarity": polarities, "coverage": self.lf_coverages()}
-        if extended is not None:
-            columns["extended_coverage"] = extended.lf_coverages()
-            columns["coverage_lift"] = columns["extended_coverage"] - columns["coverage"]
         seen = extended if extended is not None else self
-        columns["overlaps"] = seen.lf_overlaps()
-        columns["conflicts"] = seen.lf_conflicts()
-        columns["overlaps_normalized"] = seen.lf_overlaps(normalize_by_coverage=True)
-        columns["conflicts_normalized"] = seen.lf_conflicts(normalize_by_coverage=True)
-
+        columns = _count_columns(
+            self.lf_polarities(),
+            self._vote_counts,
+            self.n_rows,
+            (seen._vote_counts, seen._overlap_counts, seen._conflict_counts),
+            extended=extended is not None,
+            class_names=class_names,
+        )
         if model is not None:
-            accuracies = getattr(model, "accuracies_", None)
-            if accuracies is None:
-                raise ValueError("model has no accuracies_: fit the label model before summarising.")
-            accuracies = np.asarray(accuracies, dtype=np.float64).ravel()
-            if accuracies.shape[0] != self.n_lfs:
-                raise ValueError(
-                    f"model.accuracies_ has {accuracies.shape[0]} entries but there are {self.n_lfs} LFs; "
-                    "refit the label model on the current LF set."
-                )
-            columns["estimated_accuracy"] = accuracies
+            columns["estimated_accuracy"] = _model_accuracies(model, self.n_lfs)
 
         if y is not None:
             if np.ndim(y) != 1 or len(y) != self.n_rows:
@@ -764,6 +755,102 @@ def lf_summary(
     cardinality = None if class_names is None else len(class_names)
     analysis = LFAnalysis._named(L, names, cardinality, "The label matrix", "names")
     return analysis.lf_summary(y, L_extended=L_extended, model=model, class_names=class_names)
+
+
+def _count_columns(
+    polarities: list[list[Any]],
+    own_votes: npt.NDArray[np.int64],
+    n_rows: int,
+    seen: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    *,
+    extended: bool,
+    class_names: Sequence[str] | None,
+) -> dict[str, Any]:
+    """The count columns of :func:`lf_summary`, from per-LF row counts.
+
+    ``own_votes`` counts each LF's own votes; ``seen`` holds (votes, overlaps, conflicts) of the matrix the
+    overlaps are read on (the extended one when ``extended``).
+    """
+    if class_names is not None:
+        polarities = [[class_names[c] for c in classes] for classes in polarities]
+    votes, overlaps, conflicts = seen
+    columns: dict[str, Any] = {"polarity": polarities, "coverage": own_votes / n_rows}
+    if extended:
+        columns["extended_coverage"] = votes / n_rows
+        columns["coverage_lift"] = columns["extended_coverage"] - columns["coverage"]
+    columns["overlaps"] = overlaps / n_rows
+    columns["conflicts"] = conflicts / n_rows
+    # Of the rows the LF votes on; an LF that never votes has no share to speak of (NaN, not 0).
+    columns["overlaps_normalized"] = _accuracy(overlaps, votes - overlaps)
+    columns["conflicts_normalized"] = _accuracy(conflicts, votes - conflicts)
+    return columns
+
+
+def _model_accuracies(model: HasAccuracies, n_lfs: int) -> npt.NDArray[np.float64]:
+    """``model.accuracies_`` checked against the number of LFs (the ``estimated_accuracy`` column)."""
+    accuracies = getattr(model, "accuracies_", None)
+    if accuracies is None:
+        raise ValueError("model has no accuracies_: fit the label model before summarising.")
+    accuracies = np.asarray(accuracies, dtype=np.float64).ravel()
+    if accuracies.shape[0] != n_lfs:
+        raise ValueError(
+            f"model.accuracies_ has {accuracies.shape[0]} entries but there are {n_lfs} LFs; "
+            "refit the label model on the current LF set."
+        )
+    return accuracies
+
+
+def lf_summary_from_statistics(
+    own: VoteStatistics,
+    extended: VoteStatistics,
+    names: Sequence[str],
+    model: HasAccuracies | None = None,
+    class_names: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """:func:`lf_summary` of ``L`` and ``L_extended`` (without ``y``) from their counts, without reading them.
+
+    The interactive session counts the extended matrix while extending it
+    (:func:`~epoxy_core.model.statistics.extend_and_count`) and ``L`` once per LF set, so a threshold change
+    builds the summary from integers.  The table is the same as ``lf_summary(L, L_extended, names, model=model,
+    class_names=class_names)``.
+
+    Parameters
+    ----------
+    own, extended : VoteStatistics
+        ``vote_statistics(L, C)`` and ``vote_statistics(L_extended, C)`` (same shape and cardinality).
+    names : sequence of str
+        Unique LF names.
+    model, class_names
+        As for :func:`lf_summary`.
+
+    Examples
+    --------
+    >>> from epoxy_core.model.statistics import vote_statistics
+    >>> L, L_ext = np.array([[0, -1], [1, 1], [-1, -1]]), np.array([[0, 1], [1, 1], [0, -1]])
+    >>> fast = lf_summary_from_statistics(vote_statistics(L, 2), vote_statistics(L_ext, 2), ["a", "b"])
+    >>> fast.equals(lf_summary(L, L_extended=L_ext, names=["a", "b"]))
+    True
+    """
+    shapes = {(s.n_rows, s.n_lfs, s.cardinality) for s in (own, extended)}
+    if len(shapes) != 1:
+        raise ValueError(f"own and extended statistics must count the same shape; got {sorted(shapes)}.")
+    if own.n_rows == 0:
+        raise ValueError("The label matrix has no rows; fractions of rows are undefined. Load a dataset first.")
+    if class_names is not None and len(class_names) != own.cardinality:
+        raise ValueError(f"{len(class_names)} class names for {own.cardinality} classes.")
+    lf_names = _lf_names(names, own.n_lfs, what="names")
+    polarities = [np.flatnonzero(row).tolist() for row in own.counts]
+    columns = _count_columns(
+        polarities,
+        own.counts.sum(axis=1),
+        own.n_rows,
+        (extended.counts.sum(axis=1), extended.overlaps, extended.conflicts),
+        extended=True,
+        class_names=class_names,
+    )
+    if model is not None:
+        columns["estimated_accuracy"] = _model_accuracies(model, own.n_lfs)
+    return pd.DataFrame(columns, index=pd.Index(lf_names, name="lf"))
 
 
 # --------------------------------------------------------------------------------------------------

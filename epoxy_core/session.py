@@ -74,6 +74,7 @@ from epoxy_core.labels import ABSTAIN, LabelMatrix, check_labels, label_dtype
 from epoxy_core.lf import BaseLF, apply_lfs, lf_to_dict
 from epoxy_core.metrics import compare_models, label_model_metrics
 from epoxy_core.model import DEFAULT_CLASS_BALANCE, MajorityVote, TripletLabelModel, resolve_class_balance
+from epoxy_core.model.statistics import COMPILED_FROM_ROWS, extend_and_count, vote_statistics, warm_up_kernels
 from epoxy_core.neighbors import KNNGraph, cached_knn_graph, prepare_embeddings
 
 __all__ = [
@@ -452,6 +453,10 @@ class LabelingSession:
             from epoxy_core.voter_search import warm_up
 
             self._refiner.submit(warm_up)  # compile the graph-first kernels before the first LF edit needs them
+        if n >= COMPILED_FROM_ROWS:
+            # The label model's counting and posterior kernels (~8 s from numba's disk cache on a busy machine,
+            # ~30 s cold) before the first results() needs them.
+            threading.Thread(target=warm_up_kernels, name="epoxy-kernel-warm-up", daemon=True).start()
 
     # ------------------------------------------------------------------ dev labels
 
@@ -765,12 +770,14 @@ class LabelingSession:
         key = hashlib.sha256(state.encode()).hexdigest()[:32]
 
         def assemble() -> tuple[LabelMatrix, NearestVoters]:
+            # LF-major (Fortran order): filling a column is contiguous, and a threshold change extends and
+            # counts the transposed (n_lfs, n_rows) arrays (extend_and_count) without a copy.
             n, m = self.graph.n_rows, len(active)
-            L = np.empty((n, m), dtype=self._dtype)
+            L = np.empty((n, m), dtype=self._dtype, order="F")
             nearest = NearestVoters(
-                np.empty((n, m), np.int64),
-                np.empty((n, m), np.float32),
-                np.empty((n, m), self._dtype),
+                np.empty((n, m), np.int64, order="F"),
+                np.empty((n, m), np.float32, order="F"),
+                np.empty((n, m), self._dtype, order="F"),
                 all(c.exact for c in columns),
             )
             for j, ((_, _, votes), column) in enumerate(zip(active, columns, strict=True)):
@@ -861,7 +868,9 @@ class LabelingSession:
         def fitted() -> _Fitted:
             return self._fitted.get_or_compute(
                 model_key,
-                lambda: self._one_thread(self._fit_thresholds, model_key, names, L, nearest, limits, balance, refining),
+                lambda: self._one_thread(
+                    self._fit_thresholds, model_key, matrices_key, names, L, nearest, limits, balance, refining
+                ),
             )
 
         return self._results.get_or_compute(
@@ -886,6 +895,7 @@ class LabelingSession:
     def _fit_thresholds(
         self,
         key: str,
+        matrices_key: str,
         names: list[str],
         L: LabelMatrix,
         nearest: NearestVoters,
@@ -895,20 +905,24 @@ class LabelingSession:
     ) -> _Fitted:
         """Extension and the label model at these thresholds: everything of the results but the dev scores."""
         # L and the nearest voters were assembled together from the same cached columns, so extend()'s
-        # check that they match (~4 passes over the matrix) is skipped: one comparison does the work.
-        L_ext = np.where(nearest.similarity >= limits, nearest.vote, np.array(ABSTAIN, dtype=L.dtype))
-        model = self._fit(L_ext, balance)
+        # check that they match (~4 passes over the matrix) is skipped.  One fused pass extends and counts
+        # (vote and co-vote counts, overlaps, conflicts): the label model and the summary read the counts.
+        cardinality = self.dataset.cardinality
+        extended_T, counted = extend_and_count(nearest.similarity.T, nearest.vote.T, limits, cardinality)
+        L_ext = extended_T.T  # (n_rows, n_lfs), Fortran order like L
+        model = self._label_model_factory(cardinality)
+        if isinstance(model, TripletLabelModel):
+            model.fit_counted(L_ext, counted, class_balance=balance)
+        else:
+            model.fit(L_ext, class_balance=balance)
         fallback = bool(getattr(model, "fallback_", False))
         proba = model.predict_proba(L_ext)
-        covered = (L_ext != ABSTAIN).any(axis=1)
+        covered = (extended_T != ABSTAIN).any(axis=0)
         # Majority vote reads nothing but the prior at fit time: one row gives it the shape.
-        majority = MajorityVote(cardinality=self.dataset.cardinality).fit(L_ext[:1], class_balance=balance)
-        summary = analysis.lf_summary(
-            L,
-            L_extended=L_ext,
-            names=names,
-            model=None if fallback else model,
-            class_names=self.dataset.class_names,
+        majority = MajorityVote(cardinality=cardinality).fit(L_ext[:1], class_balance=balance)
+        own = self._assembled.get_or_compute(("counts", matrices_key), lambda: vote_statistics(L, cardinality))
+        summary = analysis.lf_summary_from_statistics(
+            own, counted, names, model=None if fallback else model, class_names=self.dataset.class_names
         )
         for array in (L_ext, proba, covered):
             array.setflags(write=False)
@@ -950,8 +964,10 @@ class LabelingSession:
         metrics = {
             f"{fitted.model_name}, extended": self._metrics(labels, proba_dev, covered_dev),
             "majority vote, extended": self._metrics(labels, fitted.majority.predict_proba(L_ext_dev), covered_dev),
-            f"{base_name}, no extension": self._metrics(
-                labels, base_model.predict_proba(L_dev), (L_dev != ABSTAIN).any(axis=1)
+            # Independent of the thresholds: scored once per (LF set, prior, labels).
+            f"{base_name}, no extension": self._results.get_or_compute(
+                ("no extension", votes_key, json.dumps(balance_key), labels.key),
+                lambda: self._metrics(labels, base_model.predict_proba(L_dev), (L_dev != ABSTAIN).any(axis=1)),
             ),
         }  # with the majority-vote fallback the first two keys coincide: the dict keeps one row
         columns = analysis.dev_columns(L_dev, y_dev, L_extended=L_ext_dev)

@@ -20,6 +20,7 @@ from epoxy_core.labels import ABSTAIN
 from epoxy_core.lf import ColumnRuleLF, KeywordLF, apply_lfs
 from epoxy_core.metrics import label_model_metrics
 from epoxy_core.model import TripletLabelModel, resolve_class_balance
+from epoxy_core.model.statistics import COMPILED_FROM_ROWS
 from epoxy_core.neighbors import KNNGraph, build_knn_graph
 from epoxy_core.session import LabelingSession, lf_digest
 
@@ -108,6 +109,25 @@ def test_results_equal_the_step_by_step_library_calls(small, thresholds, balance
     _, session_nearest = session.nearest()
     np.testing.assert_array_equal(session_nearest.similarity, nearest.similarity)
     np.testing.assert_array_equal(session_nearest.index, nearest.index)
+
+
+@pytest.mark.slow
+def test_results_at_compiled_sizes_equal_the_step_by_step_library_calls():
+    # From COMPILED_FROM_ROWS rows the session extends and counts in one compiled pass and the posterior is
+    # compiled: the same extended matrix and summary cell for cell, probabilities to 1e-9.
+    dataset, vectors = make_data(COMPILED_FROM_ROWS + 300, seed=3)
+    graph = build_knn_graph(vectors, n_neighbors=10, method="exact")
+    session = LabelingSession(dataset, vectors, graph, refine="sync", end_model=False)
+    thresholds = [0.5, 0.6, 0.7, 0.9, np.inf]
+    for balance in ("estimate", "dev labels"):
+        res = session.results(thresholds, class_balance=balance, lfs=make_lfs())
+        L, _, L_ext, proba, summary = step_by_step(dataset, graph, make_lfs(), thresholds, balance)
+        np.testing.assert_array_equal(res.L, L)
+        np.testing.assert_array_equal(res.L_extended, L_ext)
+        np.testing.assert_allclose(res.proba, proba, rtol=0, atol=1e-9)
+        pd.testing.assert_frame_equal(res.summary, summary)
+        np.testing.assert_array_equal(res.covered, (L_ext != ABSTAIN).any(axis=1))
+    session.close()
 
 
 def test_thresholds_by_name_and_none_means_not_extended(small):

@@ -10,6 +10,7 @@ from epoxy_core.model.balance import (
 from epoxy_core.model.base import LabelModel
 from epoxy_core.model.baselines import MajorityVote
 from epoxy_core.model.end_model import EndModel
+from epoxy_core.model.statistics import VoteStatistics, extend_and_count, vote_statistics
 from epoxy_core.model.triplet import TripletLabelModel
 
 __all__ = [
@@ -20,6 +21,9 @@ __all__ = [
     "LabelModel",
     "MajorityVote",
     "TripletLabelModel",
+    "VoteStatistics",
     "class_balance_from_labels",
+    "extend_and_count",
     "resolve_class_balance",
+    "vote_statistics",
 ]

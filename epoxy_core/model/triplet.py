@@ -28,6 +28,7 @@ from epoxy_core.labels import LabelMatrix
 from epoxy_core.model.balance import DEFAULT_CLASS_BALANCE, ClassBalance, _check_balance
 from epoxy_core.model.base import LabelModel
 from epoxy_core.model.baselines import MajorityVote, vote_share_balance, vote_share_proba
+from epoxy_core.model.statistics import COMPILED_FROM_ROWS, VoteStatistics, vote_statistics
 
 MIN_LFS = 3
 """The triplet method needs three LFs that vote; with fewer the model predicts as majority vote."""
@@ -43,8 +44,8 @@ BALANCE_GRID = np.linspace(0.01, 0.99, 99)
 _ONE_THREAD_FROM = 10_000
 """Products over at least this many rows run on one BLAS thread (:func:`_single_threaded_blas`)."""
 
-_FLOAT64_BELOW = 100_000
-"""Posteriors of fewer rows are computed in float64 (to ~1e-15); bigger inputs in float32 (~1e-7), twice as fast."""
+_BALANCE_CHUNK_ROWS = 5_000
+"""``class_balance="estimate"`` scores the priors in chunks so that (distinct patterns x priors) stays ~1M floats."""
 
 
 def _single_threaded_blas(n_rows: int) -> AbstractContextManager[Any]:
@@ -53,9 +54,12 @@ def _single_threaded_blas(n_rows: int) -> AbstractContextManager[Any]:
     Threads buy little on such shapes and, on a busy 2-core machine, spinning OpenBLAS threads made a
     1M x 40 Gram matrix take 13.7 s instead of 0.13 s, and a 20,000 x 40 one 0.9 s instead of ~2 ms (measured;
     the app runs other work beside it).  Switching costs ~1 ms, so small inputs (threshold tuning refits
-    hundreds of times) skip it.
+    hundreds of times) skip it.  From :data:`~epoxy_core.model.statistics.COMPILED_FROM_ROWS` rows the counts
+    and the posterior are compiled kernels, not BLAS products, and the switch is skipped too.
     """
-    return threadpool_limits(limits=1, user_api="blas") if n_rows >= _ONE_THREAD_FROM else nullcontext()
+    if _ONE_THREAD_FROM <= n_rows < COMPILED_FROM_ROWS:
+        return threadpool_limits(limits=1, user_api="blas")
+    return nullcontext()
 
 
 def _logit(p: Any) -> Any:
@@ -266,25 +270,63 @@ class TripletLabelModel(LabelModel):
         """
         self._validate_settings()
         L = self._check_fit_input(L)
+        with _single_threaded_blas(L.shape[0]):
+            statistics = vote_statistics(L, self.cardinality)
+        return self._fit_counted(L, statistics, class_balance)
+
+    def fit_counted(
+        self, L: Any, statistics: VoteStatistics, class_balance: ClassBalance = DEFAULT_CLASS_BALANCE
+    ) -> TripletLabelModel:
+        """:meth:`fit` for a caller that already holds ``vote_statistics(L, cardinality)``.
+
+        The interactive session counts the extended matrix while it extends it
+        (:func:`~epoxy_core.model.statistics.extend_and_count`), so the fit need not read it again; the result
+        is the same model as ``fit(L, class_balance)``.
+
+        Parameters
+        ----------
+        L : array-like of shape (n_rows, n_lfs)
+            The label matrix the statistics were counted from (still read by ``class_balance="estimate"``,
+            the symmetric model and the majority-vote fallback).
+        statistics : VoteStatistics
+            Its counts; their shape must match ``L`` and ``cardinality``.
+        class_balance : see :meth:`fit`
+
+        Returns
+        -------
+        TripletLabelModel
+            ``self``, fitted.
+        """
+        self._validate_settings()
+        L = self._check_fit_input(L)
+        if (statistics.n_rows, statistics.n_lfs, statistics.cardinality) != (*L.shape, self.cardinality):
+            raise ValueError(
+                f"statistics count {statistics.n_rows} rows x {statistics.n_lfs} LFs over {statistics.cardinality} "
+                f"classes but L has shape {L.shape} and the model {self.cardinality} classes; count L itself."
+            )
+        return self._fit_counted(L, statistics, class_balance)
+
+    def _fit_counted(
+        self, L: LabelMatrix, statistics: VoteStatistics, class_balance: ClassBalance
+    ) -> TripletLabelModel:
         if class_balance is None:
             class_balance = DEFAULT_CLASS_BALANCE
         fixed_balance = self._fixed_balance(class_balance)
         n, m = L.shape
         self.n_lfs_ = m
-        counts = np.stack([np.count_nonzero(L == c, axis=0) for c in range(self.cardinality)], axis=1)  # (m, C)
+        counts = statistics.counts  # (m, C)
         self.coverages_ = counts.sum(axis=1) / n
         lfs, classes = np.nonzero(counts)
         self.feature_lfs_, self.feature_classes_ = lfs.astype(np.int64), classes.astype(np.int64)
         if int((self.coverages_ > 0).sum()) < MIN_LFS:
             return self._fit_majority_vote(L, fixed_balance)
-        V = self._indicators(L)
-        with _single_threaded_blas(n):
-            gram = (V.T @ V).astype(np.float64) / n
+        features = self.feature_lfs_ * self.cardinality + self.feature_classes_
+        gram = statistics.co_votes[np.ix_(features, features)].astype(np.float64) / n
         mean = counts[lfs, classes] / n
         if self.method == "symmetric":
             self._fit_symmetric(L, gram, fixed_balance)
         else:
-            self._fit_class_conditional(L, V, mean, gram, fixed_balance)
+            self._fit_class_conditional(L, mean, gram, fixed_balance)
         return self
 
     def _fixed_balance(self, class_balance: ClassBalance) -> np.ndarray | None:
@@ -314,7 +356,7 @@ class TripletLabelModel(LabelModel):
 
     # -- the class-conditional model ---------------------------------------------------------------
     def _fit_class_conditional(
-        self, L: LabelMatrix, V: np.ndarray, mean: np.ndarray, gram: np.ndarray, fixed_balance: np.ndarray | None
+        self, L: LabelMatrix, mean: np.ndarray, gram: np.ndarray, fixed_balance: np.ndarray | None
     ) -> None:
         n = L.shape[0]
         cov = gram - np.outer(mean, mean)
@@ -331,7 +373,7 @@ class TripletLabelModel(LabelModel):
         elif self.cardinality == 2:
             balance = self._estimate_binary_balance(L, mean, cov, usable)
         else:
-            balance = self._estimate_balance_fixed_point(V, mean, cov, usable)
+            balance = self._estimate_balance_fixed_point(L, mean, cov, usable)
         delta = self._delta(mean, cov, usable, balance)
         if np.isnan(delta).all():
             self._fit_majority_vote(L, fixed_balance)
@@ -446,7 +488,8 @@ class TripletLabelModel(LabelModel):
         weights, constants = self._posterior_weights(self._feature_tables(mean, deltas, balances), at_half)
         weights, offsets = weights[..., known], constants + np.log(balances)  # (G, 2, K), (G, 2)
         scores = np.empty(BALANCE_GRID.size)
-        for chunk in np.array_split(np.arange(BALANCE_GRID.size), max(1, patterns.shape[0] // 5_000)):
+        n_chunks = min(BALANCE_GRID.size, max(1, patterns.shape[0] // _BALANCE_CHUNK_ROWS))  # none empty
+        for chunk in np.array_split(np.arange(BALANCE_GRID.size), n_chunks):
             logits = (patterns @ weights[chunk].reshape(-1, known.size).T).reshape(-1, chunk.size, 2)
             logits += offsets[chunk]
             scores[chunk] = counts @ np.logaddexp(logits[..., 0], logits[..., 1])
@@ -469,12 +512,12 @@ class TripletLabelModel(LabelModel):
         return patterns.astype(np.float64), counts.astype(np.float64)
 
     def _estimate_balance_fixed_point(
-        self, V: np.ndarray, mean: np.ndarray, cov: np.ndarray, usable: np.ndarray
+        self, L: LabelMatrix, mean: np.ndarray, cov: np.ndarray, usable: np.ndarray
     ) -> np.ndarray:
         """More than two classes: iterate "prior = mean posterior" from the uniform prior."""
-        sample = V
-        if V.shape[0] > self.max_balance_rows:
-            sample = V[np.random.default_rng(0).choice(V.shape[0], self.max_balance_rows, replace=False)]
+        if L.shape[0] > self.max_balance_rows:
+            L = L[np.random.default_rng(0).choice(L.shape[0], self.max_balance_rows, replace=False)]
+        sample = self._indicators(L, np.float64)
         balance = np.full(self.cardinality, 1.0 / self.cardinality)
         for _ in range(30):
             delta = self._delta(mean, cov, usable, balance)
@@ -567,27 +610,52 @@ class TripletLabelModel(LabelModel):
         self._weights = np.asarray(self._weights, dtype=np.float64)
         self._constants = np.asarray(self._constants, dtype=np.float64)
 
+    def _vote_tables(self) -> np.ndarray:
+        """``_weights`` as per-LF lookup tables: ``[r, j, v + 1]`` is the evidence for ``r`` of LF j voting v.
+
+        Abstaining adds nothing (its terms are in ``_constants``), nor does a vote for a class the LF never
+        voted in the fitted data (it has no feature), exactly as in the indicator product.
+        """
+        tables = np.zeros((self._weights.shape[0], self.n_lfs_, self.cardinality + 1))
+        tables[:, self.feature_lfs_, self.feature_classes_ + 1] = self._weights
+        return tables
+
     def _predict_proba(self, L: LabelMatrix) -> npt.NDArray[np.float64]:
         if self.fallback_:
             return vote_share_proba(L, self.class_balance_)
-        V = self._indicators(L, np.float64 if L.shape[0] < _FLOAT64_BELOW else np.float32)
-        with _single_threaded_blas(V.shape[0]):
-            evidence = (V @ self._weights.T.astype(V.dtype)).astype(np.float64) + self._constants
-        if self.method == "class_conditional":
-            if self.cardinality == 2:
-                # Two classes: the softmax is a logistic of the difference of the two logits.
-                logit = _logit(self.class_balance_[1]) + evidence[:, 1] - evidence[:, 0]
-                p1 = 0.5 * (1.0 + np.tanh(0.5 * logit))  # a logistic that cannot overflow
-                return np.column_stack([1.0 - p1, p1])
+        binary = self.cardinality == 2
+        class_conditional = self.method == "class_conditional"
+        if binary:
+            # The logit of class 1 is linear in the votes: `base` + one table entry per LF.
+            if class_conditional:
+                base = _logit(self.class_balance_[1]) + self._constants[1] - self._constants[0]
+                weights = self._weights[1] - self._weights[0]
+            else:
+                # FlyingSquid's constant already holds its prior term; the independent posterior adds it once.
+                prior = 0.0 if self.posterior == "flyingsquid" else _logit(self.class_balance_[1])
+                base, weights = prior + self._constants[0], self._weights[0]
+            if L.shape[0] >= COMPILED_FROM_ROWS:
+                from epoxy_core.model._kernels import kernel
+
+                table = np.zeros((self.n_lfs_, 3))
+                table[self.feature_lfs_, self.feature_classes_ + 1] = weights
+                return kernel("binary_proba")(L, table, float(base))
+            with _single_threaded_blas(L.shape[0]):
+                logit = base + self._indicators(L, np.float64) @ weights
+            p1 = 0.5 * (1.0 + np.tanh(0.5 * logit))  # a logistic that cannot overflow
+            return np.column_stack([1.0 - p1, p1])
+        if L.shape[0] >= COMPILED_FROM_ROWS:
+            from epoxy_core.model._kernels import kernel
+
+            evidence = kernel("evidence")(L, self._vote_tables(), self._constants)
+        else:
+            with _single_threaded_blas(L.shape[0]):
+                evidence = self._indicators(L, np.float64) @ self._weights.T + self._constants
+        if class_conditional:
             logits = np.log(self.class_balance_) + evidence
             logits -= logits.max(axis=1, keepdims=True)
             proba = np.exp(logits)
             return proba / proba.sum(axis=1, keepdims=True)
-        if self.cardinality == 2:
-            # FlyingSquid's constant already holds its prior term; the independent posterior adds the prior once.
-            prior = 0.0 if self.posterior == "flyingsquid" else _logit(self.class_balance_[1])
-            p1 = 0.5 * (1.0 + np.tanh(0.5 * (prior + evidence[:, 0])))
-            return np.column_stack([1.0 - p1, p1])
         per_class = 0.5 * (1.0 + np.tanh(0.5 * (_logit(self.class_balance_) + evidence)))
         # Normalise the one-vs-rest posteriors; the floor keeps a row that every model rejects defined.
         per_class = np.maximum(per_class, 1e-12)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from epoxy_core.model.baselines import MajorityVote
+from epoxy_core.model.statistics import COMPILED_FROM_ROWS
 from epoxy_core.model.triplet import TripletLabelModel
 
 ACCURACY_TOLERANCE = 0.03
@@ -378,14 +379,14 @@ def test_posterior_is_a_finite_distribution_equal_for_equal_rows(data, variant, 
 
 
 @pytest.mark.parametrize(("method", "posterior"), [("class_conditional", "independent"), ("symmetric", "flyingsquid")])
-def test_big_inputs_computed_in_float32_agree_with_small_ones(binary_data, method, posterior):
-    # From 100,000 rows the posterior is computed in float32 on one BLAS thread: same model, same answers.
+def test_big_inputs_counted_and_predicted_compiled_agree_with_small_ones(binary_data, method, posterior):
+    # From COMPILED_FROM_ROWS rows the counts and the posterior run compiled (float64): same model, same answers.
     L, _ = binary_data
-    big = np.tile(L, (6, 1))
+    big = np.tile(L, (-(-COMPILED_FROM_ROWS // L.shape[0]), 1))
     model = TripletLabelModel(method=method, posterior=posterior).fit(big, class_balance=BINARY_BALANCE)
     small = TripletLabelModel(method=method, posterior=posterior).fit(L, class_balance=BINARY_BALANCE)
     np.testing.assert_allclose(model.accuracies_, small.accuracies_, atol=1e-9)
-    np.testing.assert_allclose(model.predict_proba(big)[: L.shape[0]], small.predict_proba(L), atol=1e-5)
+    np.testing.assert_allclose(model.predict_proba(big)[: L.shape[0]], small.predict_proba(L), rtol=0, atol=1e-9)
 
 
 # -- rows without votes and the prior -----------------------------------------------------------
