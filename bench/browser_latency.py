@@ -37,7 +37,8 @@ a value not used before, so no cached results) and release.  (b) **keystroke**: 
 ", <word>" into the draft's keywords (a new word each repeat) and press Enter.  (c) **Add LF**: fill a new
 draft, click *Add LF*; timed until the LF page has settled with it listed, and then (the script clicks the
 results page link at once) until the results page shows it.  Background work that lands later (the end model,
-above 20,000 rows the exact nearest voters) is awaited between repeats and reported as "background done".
+above 20,000 rows the exact nearest voters) is awaited between repeats and reported as "background done"
+(coarse: polled through WebDriver after a 0.3 s pause, so it reads 0.3-0.6 s high).
 
 Baselines, in the same run: (a, b) a no-op rerun of the same page (the "r" key: Streamlit reruns with nothing
 changed, every cache hit), settled by conditions 1-4; (c) opening the results page from the LF page with
