@@ -124,8 +124,6 @@ def label_model_metrics(
     >>> m["n_dev"], round(m["accuracy"], 3), m["per_class"]["1"]["precision"]
     (3, 0.667, 0.5)
     """
-    from sklearn.metrics import precision_recall_fscore_support  # heavy import, only needed here
-
     labels = check_labels(y)
     predictions, n_classes = _predictions(labels.shape[0], y_pred, proba, abstain_mask)
     highest = max(int(labels.max(initial=ABSTAIN)), int(predictions.max(initial=ABSTAIN)))
@@ -164,10 +162,7 @@ def label_model_metrics(
     covered = predicted != ABSTAIN
     n_covered = int(np.count_nonzero(covered))
     n_correct = int(np.count_nonzero(gold == predicted))
-    # Predictions equal to ABSTAIN are outside `labels`, so scikit-learn counts them as predicting no class.
-    precision, recall, f1, support = precision_recall_fscore_support(
-        gold, predicted, labels=np.arange(len(names)), average=None, zero_division=0
-    )
+    precision, recall, f1, support = _precision_recall_f1(gold, predicted, len(names))
     present = support > 0
     metrics.update(
         n_covered=n_covered,
@@ -188,6 +183,27 @@ def label_model_metrics(
         },
     )
     return metrics
+
+
+def _precision_recall_f1(
+    gold: np.ndarray, predicted: np.ndarray, n_classes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-class precision, recall, F1 and support, as scikit-learn's ``precision_recall_fscore_support``.
+
+    With ``labels=range(n_classes)``, ``average=None`` and ``zero_division=0``: an ``ABSTAIN`` prediction is
+    a prediction of no class.  Counted directly because scikit-learn's input checks cost milliseconds per
+    call, and the interactive loop scores the dev rows on every threshold change.
+    """
+    counted = predicted != ABSTAIN
+    support = np.bincount(gold, minlength=n_classes)[:n_classes]
+    predicted_count = np.bincount(predicted[counted], minlength=n_classes)[:n_classes]
+    true_positive = np.bincount(gold[gold == predicted], minlength=n_classes)[:n_classes]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted_count > 0, true_positive / predicted_count, 0.0)
+        recall = np.where(support > 0, true_positive / support, 0.0)
+        total = precision + recall
+        f1 = np.where(total > 0, 2 * precision * recall / total, 0.0)
+    return precision, recall, f1, support
 
 
 def metrics_table(metrics: Mapping[str, Any]) -> pd.DataFrame:

@@ -195,3 +195,27 @@ def test_headline_validates_input():
 
 def test_headline_convention_is_one_line():
     assert "\n" not in HEADLINE_CONVENTION and "end model" in HEADLINE_CONVENTION and "prior" in HEADLINE_CONVENTION
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_per_class_scores_equal_scikit_learns(seed):
+    from sklearn.metrics import precision_recall_fscore_support
+
+    rng = np.random.default_rng(seed)
+    n_classes = int(rng.integers(2, 6))
+    gold = rng.integers(-1, n_classes, size=int(rng.integers(1, 80)))  # -1: unlabeled
+    predicted = rng.integers(-1, n_classes, size=gold.size)  # -1: abstain
+    if rng.random() < 0.3:
+        gold[gold == n_classes - 1] = 0  # a class absent from the dev set
+    m = label_model_metrics(gold, y_pred=predicted, class_names=[f"c{c}" for c in range(n_classes)])
+    dev = gold != -1
+    if not dev.any():
+        assert m["per_class"] is None
+        return
+    expected = precision_recall_fscore_support(
+        gold[dev], predicted[dev], labels=np.arange(n_classes), average=None, zero_division=0
+    )
+    for c in range(n_classes):
+        scores = m["per_class"][f"c{c}"]
+        got = (scores["precision"], scores["recall"], scores["f1"], scores["support"])
+        assert got == pytest.approx(tuple(float(e[c]) for e in expected), abs=1e-12)
