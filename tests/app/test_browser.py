@@ -218,6 +218,18 @@ def choose_radio(driver, text: str) -> None:
     wait_idle(driver)
 
 
+def metric_value(driver, label: str) -> int:
+    """The integer shown by the ``st.metric`` labelled ``label`` (-1 while it is not on the page)."""
+    for element in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMetric"]'):
+        try:
+            if element.find_element(By.CSS_SELECTOR, '[data-testid="stMetricLabel"]').text.strip() == label:
+                value = element.find_element(By.CSS_SELECTOR, '[data-testid="stMetricValue"]').text
+                return int(value.replace(",", ""))
+        except (NoSuchElementException, StaleElementReferenceException, ValueError):
+            return -1
+    return -1
+
+
 def shot(driver, directory: Path, name: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.png"
@@ -277,15 +289,56 @@ def test_upload_add_lf_see_lift_and_download_labels(server, browser, tmp_path):
     # Ham rows that mention "song" are labelled ham.
     assert (labels.loc[labels["text"].str.contains("song"), "epoxy_label"] == "ham").all()
 
+    # The stakeholder report opens offline and draws its charts.
+    report = download(driver, "Download report", downloads, "epoxy_report.html")
+    home = driver.current_window_handle
+    driver.switch_to.new_window("tab")
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": True, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0},
+    )
+    driver.get(report.as_uri())
+    charts_drawn = "return document.querySelectorAll('.chart svg').length"
+    _wait(driver, 60).until(lambda d: d.execute_script(charts_drawn) > 0)
+    assert driver.execute_script("return window.__epoxyReportErrors") == []
+    driver.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    driver.close()
+    driver.switch_to.window(home)
+
+    # Hand-label three rows with the keyboard: they join the dev set at once.
+    nav(driver, "Hand-label rows")
+    dev_before = metric_value(driver, "Dev rows (labeled)")
+    for done in range(1, 4):
+        driver.find_element(By.TAG_NAME, "body").send_keys("1")  # the first class's shortcut
+        _wait(driver, 60).until(lambda d, done=done: metric_value(d, "Hand-labelled") == done)
+        wait_idle(driver)
+    assert metric_value(driver, "Dev rows (labeled)") == dev_before + 3
+
     # A second project from the sidebar starts empty; the first keeps its data.
     find(driver, '[data-testid="stSidebar"] [data-testid="stExpander"] summary').click()
     sidebar_name = (By.CSS_SELECTOR, '[data-testid="stSidebar"] input[aria-label="Name"]')
     name = click_when_ready(driver, sidebar_name)  # after the expander has opened
     name.send_keys("second", Keys.ENTER)
     wait_idle(driver)
-    buttons = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebar"] button')
-    next(b for b in buttons if b.text.strip() == "Create project").click()
-    wait_idle(driver)
+
+    def created(d) -> bool:
+        # Creating the project clears the name box.  Under load a click can land while the sidebar is being
+        # redrawn and be lost: click again until the box is empty.
+        box = d.find_elements(*sidebar_name)
+        if box and box[0].get_attribute("value") == "":
+            return True
+        buttons = d.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebar"] button')
+        button = next((b for b in buttons if b.text.strip() == "Create project"), None)
+        if button is not None:
+            button.click()
+        wait_idle(d)
+        return False
+
+    _wait(driver, 120).until(created)
     nav(driver, "Data & embeddings")
     wait_text(driver, "No data yet in this project")
 
