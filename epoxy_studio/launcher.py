@@ -23,6 +23,8 @@ STREAMLIT_OPTIONS: dict[str, str] = {
     # A local tool has nothing to deploy: hide Streamlit's "Deploy" button.
     "client.toolbarMode": "minimal",
     "theme.primaryColor": "#2171b5",
+    # No "magic": a bare expression in a page (e.g. a property read for its side effect) must not be drawn.
+    "runner.magicEnabled": "false",
 }
 
 

@@ -20,7 +20,7 @@ if dataset is None or not settings.graph_built or not lfs:
     st.stop()
 try:
     with st.spinner("Loading the embeddings and the neighbour graph…"):
-        engine.session  # noqa: B018 - loads the project's session (st.cache_resource) on the script thread
+        _ = engine.session  # loads the project's session (st.cache_resource) on the script thread
 except ValueError as error:  # e.g. an uploaded .npy that is gone from the data dir
     render.message("error", error)
     st.page_link("app_pages/data.py", label="Build the graph again on the data page", icon=":material/table:")

@@ -45,6 +45,8 @@ def test_every_page_renders_with_a_demo_loaded(new_app, demo, embedder):
     for page in PAGES:
         at.switch_page(page).run()
         no_errors(at)
+        # Nothing but what the page draws on purpose: no object's repr (Streamlit "magic" draws bare expressions).
+        assert not any("Session(" in str(m.value) for m in [*at.markdown, *at.code]), page
     # The results page draws the coverage-lift chart among others, the headline and coverage, and one metric per
     # compared model (the end model's once it is fitted).
     assert len(at.get("vega_lite_chart")) >= 4
