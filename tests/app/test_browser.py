@@ -388,7 +388,11 @@ def test_docs_screenshots(server, browser):
     wait_idle(driver)
     _wait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="stVegaLiteChart"]'))
     time.sleep(1)
-    shot(driver, DOCS_SHOTS, "data")  # again, with the UMAP map
+    shot(driver, DOCS_SHOTS, "data")  # again, after UMAP
+    heading = next(h for h in driver.find_elements(By.CSS_SELECTOR, "h2, h3") if "Map of the rows" in h.text)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", heading)
+    time.sleep(1)
+    shot(driver, DOCS_SHOTS, "map")
 
 
 @pytest.fixture
