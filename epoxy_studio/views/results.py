@@ -20,7 +20,7 @@ import io
 import math
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ import pandas as pd
 import streamlit as st
 
 from epoxy_core import charts
+from epoxy_core.cache import BoundedCache
 from epoxy_core.data import Dataset
 from epoxy_core.export import labels_table, labels_to_bytes
 from epoxy_core.lf import BaseLF
@@ -395,6 +396,27 @@ _live_poller = st.fragment(run_every=POLL_SECONDS)(_live)
 # ---------------------------------------------------------------------------------------------- the rest
 
 
+_CHART_SPECS = BoundedCache(64, sizeof=lambda spec: 1)
+"""The results page's chart specs by what they show (the results key): at most 64, shared by every tab."""
+
+
+def _chart(container: Any, key: str, build: Callable[[], Any]) -> None:
+    """Draw a results chart from its Vega-Lite spec, built by Altair once per ``key``.
+
+    A rerun that changed nothing (a fragment rerun, another tab) draws the same charts again; through
+    ``st.altair_chart`` each one pays Altair's conversion and jsonschema validation every time, about half of
+    the results fragment's server time at 10,000 rows (yappi).  The builders' specs are validated by
+    ``tests/test_charts.py``; these charts hold a row per LF, model or class, so their data goes inline.
+    """
+
+    def spec() -> dict[str, Any]:
+        built = build().to_dict(validate=False)
+        built.get("config", {}).pop("view", None)  # Altair's default 300 x 300 view: Streamlit sizes the chart
+        return built
+
+    container.vega_lite_chart(_CHART_SPECS.get_or_compute(key, spec), width="stretch")
+
+
 def _quality(dataset: Dataset, r: SessionResults, fitted: EndModelState | None) -> None:
     if r.model_name != "label model":
         st.info("The triplet label model needs at least 3 LFs that vote: showing majority vote meanwhile.")
@@ -413,10 +435,12 @@ def _quality(dataset: Dataset, r: SessionResults, fitted: EndModelState | None) 
             help="Dev accuracy of this model alone; a dev row it leaves without a label counts as a miss",
         )
     left, right = st.columns(2)
-    left.altair_chart(charts.coverage_lift(r.summary), width="stretch")
-    right.altair_chart(charts.accuracy_comparison(r.summary), width="stretch")
-    left.altair_chart(charts.model_comparison(comparison), width="stretch")
-    right.altair_chart(charts.class_balance(r.class_balance, dataset.class_names), width="stretch")
+    shown = f"{dataset.content_hash}:{dataset.class_names}:{r.key}"  # what the charts show (keys are per session)
+    end_key = "" if fitted is None or fitted.metrics is None else f"{fitted.status}:{fitted.for_key}"
+    _chart(left, f"lift:{shown}", lambda: charts.coverage_lift(r.summary))
+    _chart(right, f"accuracy:{shown}", lambda: charts.accuracy_comparison(r.summary))
+    _chart(left, f"models:{shown}:{end_key}", lambda: charts.model_comparison(comparison))
+    _chart(right, f"balance:{shown}", lambda: charts.class_balance(r.class_balance, dataset.class_names))
     st.dataframe(r.summary, width="stretch", column_config=percent_columns(r.summary))
 
 
