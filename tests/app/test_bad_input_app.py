@@ -428,9 +428,9 @@ def test_a_slow_preview_says_so_and_leaves_the_page_usable(new_app, ws, monkeypa
 
     slow_draft = Engine.draft
 
-    def draft_taking_a_while(self, lf, others):
+    def draft_taking_a_while(self, lf, others, threshold=None):
         time.sleep(1.0)
-        return slow_draft(self, lf, others)
+        return slow_draft(self, lf, others, threshold)
 
     monkeypatch.setattr(timebox, "DEFAULT_TIMEOUT", 0.05)
     monkeypatch.setattr(Engine, "draft", draft_taking_a_while)
