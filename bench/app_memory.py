@@ -17,30 +17,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from tests import chromium  # noqa: E402 - the browser and server the browser tests use
+
 SPAM = ROOT.parent / "shared" / "data" / "youtube_spam" / "youtube_spam.csv"
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 
 
 def status(pid: int) -> dict[str, int]:
@@ -78,7 +67,6 @@ def main() -> None:
     args = parser.parse_args()
     if not SPAM.exists():
         raise SystemExit(f"{SPAM} is missing")
-    from selenium import webdriver
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -86,15 +74,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="epoxy-app-memory-"))
     seed(tmp / "data")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "EPOXY_DATA_DIR": str(tmp / "data"), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    command = [sys.executable, "-m", "epoxy_studio", "--server.headless", "true", "--server.address", "127.0.0.1"]
-    command += ["--server.port", str(port), "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
-    log = open(tmp / "streamlit.log", "wb")
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    server, url = chromium.start_app_server(tmp / "data", tmp / "streamlit.log", timeout=90)
     figures: list[tuple[str, dict[str, int]]] = []
 
     def record(step: str) -> None:
@@ -131,26 +111,8 @@ def main() -> None:
 
     driver = None
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit((tmp / "streamlit.log").read_text())
-            time.sleep(0.3)
         record("server started")
-        options = webdriver.ChromeOptions()
-        options.binary_location = "/usr/bin/chromium"
-        for flag in FLAGS:
-            options.add_argument(flag)
-        options.add_argument("--window-size=1400,1800")
-        driver = webdriver.Chrome(
-            service=webdriver.ChromeService(executable_path="/usr/bin/chromedriver"), options=options
-        )
+        driver = chromium.start_chrome(["--window-size=1400,1800"])
         driver.get(url)
         text_shown(driver, "Open the results page")
         record("home page (dataset loaded from the workspace)")
@@ -185,12 +147,7 @@ def main() -> None:
     finally:
         if driver is not None:
             driver.quit()
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        chromium.stop(server)
 
 
 if __name__ == "__main__":

@@ -49,13 +49,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -63,19 +61,9 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
+
+from tests import chromium  # noqa: E402 - the browser and server the browser tests use
+
 DIM = 384
 N_TOPICS = 40
 WORDS_PER_TOPIC = 10
@@ -247,40 +235,8 @@ def seed_workspace(
 # --------------------------------------------------------------------------------------------- server and browser
 
 
-def start_server(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str, object]:
-    """``python -m epoxy_studio`` on a free port with ``data_dir``; returns (process, URL, log file)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "EPOXY_DATA_DIR": str(data_dir), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    command = [sys.executable, "-m", "epoxy_studio", "--server.headless", "true", "--server.address", "127.0.0.1"]
-    command += ["--server.port", str(port), "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
-    log = open(log_path, "wb")
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return server, url, log
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise SystemExit("streamlit did not become healthy:\n" + log_path.read_text())
-        time.sleep(0.3)
-
-
 def start_browser():
-    from selenium import webdriver
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument("--window-size=1400,1800")
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options)
+    driver = chromium.start_chrome(["--window-size=1400,1800"])
     driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": HARNESS})
     return driver
 
@@ -507,7 +463,7 @@ def run_size(n_rows: int, repeats: int, quiet: bool, end_model: bool = True) -> 
         f"seeded in {time.perf_counter() - started:.1f} s (k-NN graph {graph_seconds:.1f} s, in this process)",
         flush=True,
     )
-    server, url, log = start_server(tmp / "data", tmp / "streamlit.log")
+    server, url = chromium.start_app_server(tmp / "data", tmp / "streamlit.log")
     driver = None
     figures: dict[str, list[float]] = {}
     notes: list[str] = []
@@ -584,12 +540,7 @@ def run_size(n_rows: int, repeats: int, quiet: bool, end_model: bool = True) -> 
                     rss = int(line.split()[1]) // 1024
         except OSError:
             pass
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        chromium.stop(server)
     print(f"\n{n_rows:,} rows: medians of {repeats} (min-max), ms")
     for name, values in figures.items():
         print(f"  {name:<56} {statistics.median(values):>8.0f}   ({min(values):.0f}-{max(values):.0f})")
@@ -610,7 +561,7 @@ def main() -> None:
         "--no-end-model", action="store_true", help="seed the project with the end model off (the app's default is on)"
     )
     args = parser.parse_args()
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+    if not chromium.installed():
         raise SystemExit("needs Debian chromium and chromium-driver")
     for n_rows in args.rows:
         run_size(n_rows, args.repeats, args.quiet, end_model=not args.no_end_model)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +12,7 @@ import pytest
 from epoxy_core import report
 from epoxy_core.analysis import lf_summary
 from epoxy_core.report import CITATION, build_report
+from tests import chromium
 
 CLASSES = ["ham", "spam"]
 HOSTILE = "check </script><script>window.pwned=1</script>"
@@ -167,39 +167,21 @@ def test_bundle_is_cached_on_disk_and_inlinable(monkeypatch, tmp_path):
 
 # ------------------------------------------------------------------------------ a real browser, offline
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-
 
 @pytest.mark.slow
 @pytest.mark.browser
 def test_report_renders_offline_in_headless_chromium(tmp_path):
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+    if not chromium.installed():
         pytest.skip("Debian chromium and chromium-driver are not installed")
-    webdriver = pytest.importorskip("selenium.webdriver")
+    pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.support.ui import WebDriverWait
 
     path = tmp_path / "report.html"
     path.write_text(build_report(**inputs()), encoding="utf-8")
     expected_charts = len(specs(path.read_text(encoding="utf-8")))
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--host-resolver-rules=MAP * ~NOTFOUND",  # no name resolves: nothing could be fetched anyway
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options)
+    # No name resolves: nothing could be fetched anyway.
+    driver = chromium.start_chrome(["--host-resolver-rules=MAP * ~NOTFOUND"], log_browser=True)
     try:
         driver.execute_cdp_cmd("Network.enable", {})
         driver.execute_cdp_cmd(

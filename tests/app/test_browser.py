@@ -7,41 +7,25 @@ Skips cleanly when chromium / chromedriver / selenium are absent.  Screenshots g
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from tests import chromium
 from tests.app.helpers import comments_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 DOCS_SHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+if not chromium.installed():
     pytest.skip("Debian chromium and chromium-driver are not installed", allow_module_level=True)
-webdriver = pytest.importorskip("selenium.webdriver")
+pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import (  # noqa: E402
     ElementNotInteractableException,
     NoSuchElementException,
@@ -59,48 +43,14 @@ def _wait(driver, timeout: float) -> WebDriverWait:
     return WebDriverWait(driver, timeout, poll_frequency=0.25, ignored_exceptions=[StaleElementReferenceException])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """`python -m epoxy_studio` (the `epoxy-studio` command) on a free port with an empty data dir; yields its URL."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "EPOXY_DATA_DIR": str(tmp_path / "data"),
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-    }
-    command = [sys.executable, "-m", "epoxy_studio", "--server.headless", "true"]
-    command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
-    # Other work may edit the sources meanwhile: a "file changed" banner would look like a running app.
-    command += ["--server.fileWatcherType", "none", "--server.runOnSave", "false"]
-    log = open(tmp_path / "streamlit.log", "wb")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    process, url = chromium.start_app_server(tmp_path / "data", tmp_path / "streamlit.log", timeout=60)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("streamlit did not become healthy:\n" + (tmp_path / "streamlit.log").read_text())
-            time.sleep(0.3)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        chromium.stop(process)
 
 
 @pytest.fixture
@@ -108,15 +58,8 @@ def browser(tmp_path: Path) -> Iterator[tuple[object, Path]]:
     """Headless Chromium with a download directory; yields (driver, download dir)."""
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument("--window-size=1400,1800")
-    options.add_experimental_option(
-        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
-    )
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options)
+    prefs = {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    driver = chromium.start_chrome(["--window-size=1400,1800"], prefs=prefs)
     driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     try:
         yield driver, downloads
