@@ -41,7 +41,7 @@ from epoxy_core.cache import BoundedCache
 from epoxy_core.config import data_dir
 from epoxy_core.data import Dataset
 from epoxy_core.embed import EmbeddingSource, embed_source, embed_texts, save_npy_upload, source_key
-from epoxy_core.labels import ABSTAIN, label_dtype
+from epoxy_core.labels import label_dtype
 from epoxy_core.lf import BaseLF, apply_lfs
 from epoxy_core.neighbors import KNNGraph, cached_knn_graph, warm_up_jit
 from epoxy_core.session import DraftPreview, EndModelState, LabelingSession, SessionResults, lf_digest
@@ -362,50 +362,41 @@ class Engine:
         """The LFs the label model sees: switched on and able to vote on this dataset."""
         return [item.lf for item in items if item.enabled and item.lf is not None and self.problem(item.lf) is None]
 
+    def _fitting_votes(self, items: Sequence[LFItem]) -> tuple[list[BaseLF], np.ndarray | None]:
+        """The LFs of ``items`` that can vote on this dataset, and their votes side by side (None without any)."""
+        fitting = [item.lf for item in items if item.lf is not None and self.problem(item.lf) is None]
+        return fitting, (np.column_stack([self.votes(lf) for lf in fitting]) if fitting else None)
+
     def lf_table(self, items: Sequence[LFItem]) -> pd.DataFrame:
         """``lf_summary`` of every LF that fits, on its own votes, with an ``enabled`` column.
 
-        Overlaps and conflicts of enabled LFs are among the enabled ones (what the label model sees); a disabled
-        LF's are against the enabled ones.
+        Overlaps and conflicts (and their forms normalised by coverage) of enabled LFs are among the enabled
+        ones (what the label model sees); a disabled LF's are against the enabled ones.
         """
-        fitting = [item.lf for item in items if item.lf is not None and self.problem(item.lf) is None]
-        if not fitting:
+        fitting, L = self._fitting_votes(items)
+        if L is None:
             return pd.DataFrame()
-        L = np.column_stack([self.votes(lf) for lf in fitting])
         names = [lf.name for lf in fitting]
         dataset = self.dataset
         summary = analysis.lf_summary(L, names=names, y=dataset.y, class_names=dataset.class_names)
         enabled = np.array([lf.enabled for lf in fitting])
+        among = ["overlaps", "conflicts", "overlaps_normalized", "conflicts_normalized"]
         if (~enabled).any() and enabled.any():
             on = list(np.flatnonzero(enabled))
             for j in np.flatnonzero(~enabled):
                 part = analysis.lf_summary(L[:, [*on, j]], names=[*(names[c] for c in on), names[j]])
-                summary.loc[names[j], ["overlaps", "conflicts"]] = part.loc[names[j], ["overlaps", "conflicts"]].values
+                summary.loc[names[j], among] = part.loc[names[j], among].values
             part = analysis.lf_summary(L[:, on], names=[names[c] for c in on])
-            summary.loc[part.index, ["overlaps", "conflicts"]] = part[["overlaps", "conflicts"]].values
+            summary.loc[part.index, among] = part[among].values
         summary.insert(0, "enabled", enabled)
-        covered = summary["coverage"].where(summary["coverage"] > 0)  # NaN: an LF that votes nowhere
-        summary["overlaps_normalized"] = summary["overlaps"] / covered  # Snorkel's "normalised by coverage"
-        summary["conflicts_normalized"] = summary["conflicts"] / covered
-        columns = [
-            "polarity",
-            "coverage",
-            "overlaps",
-            "conflicts",
-            "overlaps_normalized",
-            "conflicts_normalized",
-            "correct",
-            "incorrect",
-            "empirical_accuracy",
-        ]
+        columns = ["polarity", "coverage", *among, "correct", "incorrect", "empirical_accuracy"]
         return summary[["enabled", *[c for c in columns if c in summary.columns]]]
 
     def vote_rates(self, items: Sequence[LFItem]) -> pd.DataFrame:
         """P(vote | gold class) on the dev rows of every LF that can vote (``LFAnalysis.lf_vote_rates``)."""
-        fitting = [item.lf for item in items if item.lf is not None and self.problem(item.lf) is None]
-        if not fitting or not (self.dataset.y != ABSTAIN).any():
+        fitting, L = self._fitting_votes(items)
+        if L is None or not self.dataset.dev_mask.any():
             return pd.DataFrame()
-        L = np.column_stack([self.votes(lf) for lf in fitting])
         lf_analysis = analysis.LFAnalysis(L, [lf.name for lf in fitting], cardinality=self.dataset.cardinality)
         return lf_analysis.lf_vote_rates(self.dataset.y, self.dataset.class_names)
 
