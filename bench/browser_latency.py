@@ -450,7 +450,9 @@ def load() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
-def run_size(n_rows: int, repeats: int, quiet: bool, end_model: bool = True) -> dict[str, list[float]]:
+def run_size(
+    n_rows: int, repeats: int, quiet: bool, end_model: bool = True, settle: float = 90
+) -> dict[str, list[float]]:
     tmp = Path(tempfile.mkdtemp(prefix=f"epoxy-browser-{n_rows}-"))
     model = "end model on" if end_model else "end model off"
     print(f"\n=== {n_rows:,} rows x {DIM} dims (5 keyword LFs, {model}; data dir {tmp}) ===", flush=True)
@@ -463,6 +465,7 @@ def run_size(n_rows: int, repeats: int, quiet: bool, end_model: bool = True) -> 
         f"seeded in {time.perf_counter() - started:.1f} s (k-NN graph {graph_seconds:.1f} s, in this process)",
         flush=True,
     )
+    server_started = time.perf_counter()
     server, url = chromium.start_app_server(tmp / "data", tmp / "streamlit.log")
     driver = None
     figures: dict[str, list[float]] = {}
@@ -482,6 +485,12 @@ def run_size(n_rows: int, repeats: int, quiet: bool, end_model: bool = True) -> 
             f"{time.perf_counter() - first:.1f} s",
             flush=True,
         )
+        # The server compiles PyNNDescent's and umap-learn's kernels in background threads for its first
+        # ~30-60 s; numba's compiler holds the GIL, so interactions then are slower than afterwards.
+        wait = settle - (time.perf_counter() - server_started)
+        if wait > 0:
+            print(f"waiting {wait:.0f} s more for the server's background compilers (--settle {settle:.0f})")
+            time.sleep(wait)
 
         for _ in range(repeats):
             figures.setdefault("a baseline: no-op rerun, results page", []).append(noop_rerun(page))
@@ -560,11 +569,17 @@ def main() -> None:
     parser.add_argument(
         "--no-end-model", action="store_true", help="seed the project with the end model off (the app's default is on)"
     )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=90,
+        help="seconds after the server's start before the first timed interaction (its JIT warm-ups)",
+    )
     args = parser.parse_args()
     if not chromium.installed():
         raise SystemExit("needs Debian chromium and chromium-driver")
     for n_rows in args.rows:
-        run_size(n_rows, args.repeats, args.quiet, end_model=not args.no_end_model)
+        run_size(n_rows, args.repeats, args.quiet, end_model=not args.no_end_model, settle=args.settle)
 
 
 if __name__ == "__main__":

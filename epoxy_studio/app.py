@@ -9,15 +9,17 @@ tabs do) would run that page alone, without this set-up.
 
 import streamlit as st
 
-from epoxy_studio import engine, hand_labels, map_layout, project, render, state
+from epoxy_studio import engine, hand_labels, map_layout, memory, project, render, state
 
 st.set_page_config(page_title="Epoxy Studio", page_icon=":material/science:", layout="wide")
 state.init()
 state.full_run_started()
 # Compiling PyNNDescent's JIT takes ~25 s; start it now, in the background, once per process.
-engine.start_jit_warm_up()
+jit_warm_up = engine.start_jit_warm_up()
 # umap-learn compiles its kernels in every process (~15-40 s): the data map shows PCA until then.
-map_layout.warm_up()
+umap_warm_up = map_layout.warm_up()
+# Full garbage collections now and when the compilers are done, so none lands on an interaction (memory.py).
+memory.freeze_at_start([jit_warm_up, umap_warm_up])
 
 navigation = st.navigation(
     [

@@ -46,6 +46,7 @@ from epoxy_core.lf import BaseLF, apply_lfs
 from epoxy_core.neighbors import KNNGraph, cached_knn_graph, warm_up_jit
 from epoxy_core.session import DraftPreview, EndModelState, LabelingSession, SessionResults, lf_digest
 from epoxy_core.settings import ProjectSettings
+from epoxy_studio import memory
 from epoxy_studio.lfset import LFItem
 
 __all__ = [
@@ -68,10 +69,12 @@ _TUNING_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_
 
 
 @st.cache_resource(show_spinner=False)
-def start_jit_warm_up() -> bool:
-    """Compile PyNNDescent's JIT once per process, in a background thread (first graph is then fast)."""
-    warm_up_jit(background=True)
-    return True
+def start_jit_warm_up() -> threading.Thread | None:
+    """Compile PyNNDescent's JIT once per process, in a background thread (first graph is then fast).
+
+    Returns the warm-up thread (the same one on every call; None once it is done and forgotten).
+    """
+    return warm_up_jit(background=True)
 
 
 def npy_dir() -> Path:
@@ -120,13 +123,15 @@ def _session(key: str, _dataset: Dataset, _source: EmbeddingSource, n_neighbors:
     vectors = embed_source(_source, _dataset.df, _dataset.texts, npy_dir=npy_dir())  # a disk-cache hit after build
     vectors.setflags(write=False)  # shared between tabs: make accidental mutation an error
     graph = cached_knn_graph(vectors, n_neighbors=n_neighbors)  # keeps `vectors` (unit rows) as its embeddings
-    return LabelingSession(
+    session = LabelingSession(
         _dataset,
         graph=graph,
         n_neighbors=n_neighbors,
         cache_bytes=session_cache_bytes(len(_dataset)),
         embed=_embedder(_source),  # similarity LFs' example texts
     )
+    memory.collect_and_freeze()  # the user is waiting for the load anyway; interactions then skip these objects
+    return session
 
 
 def _sync_labels(session: LabelingSession, dataset: Dataset) -> None:

@@ -25,6 +25,11 @@ STREAMLIT_OPTIONS: dict[str, str] = {
     "theme.primaryColor": "#2171b5",
     # No "magic": a bare expression in a page (e.g. a property read for its side effect) must not be drawn.
     "runner.magicEnabled": "false",
+    # No full garbage collection after every script run: it walks every object the process holds (~400,000
+    # after the imports, ~250 ms here) before the run counts as finished, on every slider move and keystroke.
+    # Python's own generational collector still frees cycles; ``memory.freeze_imports`` keeps its rare full
+    # passes short (bench/browser_latency.py).
+    "runner.postScriptGC": "false",
 }
 
 

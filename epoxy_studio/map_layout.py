@@ -197,8 +197,11 @@ def layout(graph_key: str, graph: Any, embeddings: np.ndarray | None = None) -> 
     return _LAYOUTS.get(key, graph, np.asarray(vectors))
 
 
-def warm_up() -> None:
-    """Compile umap-learn's kernels in this process, in the background (for the layouts run in a thread)."""
+def warm_up() -> threading.Thread | None:
+    """Compile umap-learn's kernels in this process, in the background (for the layouts run in a thread).
+
+    Returns the warm-up thread (None without umap-learn).
+    """
     from epoxy_core.projection import warm_up_umap
 
-    warm_up_umap(background=True)
+    return warm_up_umap(background=True)
