@@ -491,8 +491,11 @@ _warm_done = threading.Event()
 def _warm_up() -> None:
     try:
         rng = np.random.default_rng(0)
-        tiny = l2_normalize(rng.standard_normal((256, 8)).astype(np.float32))
-        _pynndescent_search(tiny, 5, "cosine", random_state=0)
+        # Big enough (2.25 MiB) for PyNNDescent 0.7's breadth-first forest splits, which it uses only on
+        # nodes larger than 1 MiB of rows: a smaller warm-up left ~3.5 s of them to compile in the user's
+        # first large graph.  k as the app's (30) for the same reason.
+        sample = l2_normalize(rng.standard_normal((1536, 384)).astype(np.float32))
+        _pynndescent_search(sample, 30, "cosine", random_state=0)
         from epoxy_core.voter_search import warm_up as warm_up_voter_search
 
         warm_up_voter_search()  # the session's nearest-voter kernels (a few seconds cold, < 1 s cached)
