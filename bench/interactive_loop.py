@@ -67,7 +67,8 @@ from epoxy_core.metrics import compare_models, label_model_metrics
 from epoxy_core.model import MajorityVote, TripletLabelModel, class_balance_from_labels
 from epoxy_core.model.statistics import VoteStatistics
 from epoxy_core.neighbors import KNNGraph, cached_knn_graph, resolve_method
-from epoxy_core.session import LabelingSession, _one_blas_thread
+from epoxy_core.blas import one_blas_thread
+from epoxy_core.session import LabelingSession
 
 # ------------------------------------------------------------------------------------------------
 # Settings of the synthetic data (printed in the output)
@@ -385,7 +386,7 @@ def reference_results(L, nearest, thresholds, balance, data_y, class_names, name
 
     Run with one BLAS thread, as the session runs it, so the ratio compares the work, not the threading.
     """
-    with _one_blas_thread():
+    with one_blas_thread():
         _reference_results(L, nearest, thresholds, balance, data_y, class_names, names)
 
 
@@ -412,7 +413,7 @@ def previous_session_path(L, nearest, thresholds, balance, class_names, names) -
     and a float32 indicator Gram product; the posterior as an indicator product (float32 from 100,000 rows);
     ``lf_summary`` reading both matrices.  The model's estimation after the counts is the library's own.
     """
-    with _one_blas_thread():
+    with one_blas_thread():
         L_ext = np.where(nearest.similarity >= thresholds, nearest.vote, np.array(ABSTAIN, dtype=L.dtype))
         n, m = L_ext.shape
         counts = np.stack([np.count_nonzero(L_ext == c, axis=0) for c in range(2)], axis=1)

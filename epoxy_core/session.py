@@ -74,7 +74,14 @@ from epoxy_core.labels import ABSTAIN, LabelMatrix, check_labels, label_dtype
 from epoxy_core.lf import BaseLF, apply_lfs, lf_to_dict
 from epoxy_core.metrics import compare_models, label_model_metrics
 from epoxy_core.model import DEFAULT_CLASS_BALANCE, MajorityVote, TripletLabelModel, resolve_class_balance
-from epoxy_core.model.statistics import COMPILED_FROM_ROWS, extend_and_count, vote_statistics, warm_up_kernels
+from epoxy_core.blas import one_blas_thread
+from epoxy_core.model.statistics import (
+    COMPILED_FROM_ROWS,
+    extend_and_count,
+    vote_bitsets,
+    vote_statistics,
+    warm_up_kernels,
+)
 from epoxy_core.neighbors import KNNGraph, cached_knn_graph, prepare_embeddings
 
 __all__ = [
@@ -97,24 +104,6 @@ Embed = Callable[[Sequence[str]], Any]
 
 _MiB = 2**20
 _REFINE_RECENT_SETS = 3
-
-_blas_controller: Any = None
-
-
-def _one_blas_thread() -> Any:
-    """One BLAS thread around the interactive computations (label model, summaries, metrics).
-
-    Their matrix products are skinny (rows x a few dozen LF features); on a busy 2-core machine spinning
-    OpenBLAS threads made a 10,000 x 20 label-model fit take 0.9 s instead of 0.03 s (measured under load
-    10).  A cached controller switches in ~0.03 ms (``threadpool_limits`` re-inspects the libraries: ~2.4 ms).
-    """
-    global _blas_controller
-    if _blas_controller is None:
-        from threadpoolctl import ThreadpoolController
-
-        _blas_controller = ThreadpoolController()
-    return _blas_controller.limit(limits=1, user_api="blas")
-
 
 def lf_digest(lf: BaseLF) -> str:
     """What an LF's votes depend on: its definition without its name and on/off switch (32 hex digits).
@@ -880,7 +869,7 @@ class LabelingSession:
 
     @staticmethod
     def _one_thread(function: Callable[..., Any], *args: Any) -> Any:
-        with _one_blas_thread():
+        with one_blas_thread():
             return function(*args)
 
     def _baseline(self, votes_key: str, balance_key: Any, L: np.ndarray, balance: Any) -> tuple[str, Any]:
@@ -908,7 +897,14 @@ class LabelingSession:
         # check that they match (~4 passes over the matrix) is skipped.  One fused pass extends and counts
         # (vote and co-vote counts, overlaps, conflicts): the label model and the summary read the counts.
         cardinality = self.dataset.cardinality
-        extended_T, counted = extend_and_count(nearest.similarity.T, nearest.vote.T, limits, cardinality)
+        # The votes' bitsets do not depend on the thresholds: packed once per LF set, a threshold change then
+        # compares and packs only the similarities.
+        vote_bits = self._assembled.get_or_compute(
+            ("vote bits", matrices_key), lambda: vote_bitsets(nearest.vote.T, cardinality)
+        )
+        extended_T, counted = extend_and_count(
+            nearest.similarity.T, nearest.vote.T, limits, cardinality, vote_bits=vote_bits
+        )
         L_ext = extended_T.T  # (n_rows, n_lfs), Fortran order like L
         model = self._label_model_factory(cardinality)
         if isinstance(model, TripletLabelModel):
@@ -971,7 +967,8 @@ class LabelingSession:
             ),
         }  # with the majority-vote fallback the first two keys coincide: the dict keeps one row
         columns = analysis.dev_columns(L_dev, y_dev, L_extended=L_ext_dev)
-        summary = fitted.summary.assign(**columns)
+        # One concat, not assign(): assign inserts the columns one by one into the string column index.
+        summary = pd.concat([fitted.summary, pd.DataFrame(columns, index=fitted.summary.index)], axis=1)
         coverage = float(np.count_nonzero(fitted.covered) / max(1, fitted.covered.size))
         headline = self._headline(labels, proba_dev.argmax(axis=1), fitted.covered, coverage, fitted.class_balance)
         return SessionResults(

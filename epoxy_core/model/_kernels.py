@@ -59,27 +59,27 @@ def feature_bits(votes, C):  # pragma: no cover - compiled
 
 
 @njit(nogil=True, cache=True)
-def extend_feature_bits(similarity, vote, limits, out, C):  # pragma: no cover - compiled
-    # similarity, vote, out: (m, n).  out = vote where similarity >= limit, else -1 (limits are float32
-    # thresholds equivalent to the float64 ones, see statistics._float32_thresholds).
+def extend_bits(similarity, vote, vote_bits, limits, out, C):  # pragma: no cover - compiled
+    # similarity, vote, out: (m, n); vote_bits = feature_bits(vote, C), which no threshold changes.
+    # out = vote where similarity >= limit, else -1 (limits are float32 thresholds equivalent to the float64
+    # ones, see statistics._float32_thresholds); an extended feature's bits are its vote bits masked by the
+    # rows kept.  One LF, one 64-row word at a time: the compare-and-pack loop vectorises, 0.3 ms at
+    # 100,000 rows x 20 LFs here, where packing each class again from `out` took 9.4 ms.
     m, n = vote.shape
     W = (n + 63) // 64
-    bits = np.zeros((m * C, W), dtype=np.uint64)
-    n_tasks = (W + WORDS_PER_TASK - 1) // WORDS_PER_TASK
-    for t in range(n_tasks):
-        for w in range(t * WORDS_PER_TASK, min(W, (t + 1) * WORDS_PER_TASK)):
+    bits = np.empty((m * C, W), dtype=np.uint64)
+    for j in range(m):
+        limit = limits[j]
+        for w in range(W):
             start = w * 64
             stop = min(n, start + 64)
-            for j in range(m):
-                limit = limits[j]
-                for i in range(start, stop):
-                    keep = similarity[j, i] >= limit
-                    out[j, i] = (vote[j, i] + 1) * keep - 1
-                for c in range(C):
-                    acc = uint64(0)
-                    for r in range(stop - start):
-                        acc |= uint64(out[j, start + r] == c) << uint64(r)
-                    bits[j * C + c, w] = acc
+            kept = uint64(0)
+            for r in range(stop - start):
+                kept |= uint64(similarity[j, start + r] >= limit) << uint64(r)
+            for c in range(C):
+                bits[j * C + c, w] = vote_bits[j * C + c, w] & kept
+        for i in range(n):
+            out[j, i] = (vote[j, i] + 1) * (similarity[j, i] >= limit) - 1
     return bits
 
 
@@ -155,33 +155,33 @@ def evidence(L, tables, constants):  # pragma: no cover - compiled
 
 
 @njit(nogil=True, cache=True)
-def binary_proba(L, table, base):  # pragma: no cover - compiled
-    # (n, 2) probabilities of logit = base + sum_j table[j, L[i, j] + 1] (the same sum as `evidence`).
+def binary_logit(L, table, base):  # pragma: no cover - compiled
+    # logit[i] = base + sum_j table[j, L[i, j] + 1] (the same sum as `evidence`, in LF order); table[:, 0],
+    # abstaining, is 0, so each term is a select instead of a gather: that loop vectorises (0.3 ms against
+    # 0.9 ms at 100,000 rows x 20 LFs here).  The logistic is left to numpy, whose tanh is vectorised too.
     n, m = L.shape
-    out = np.empty((n, 2), dtype=np.float64)
+    logit = np.full(n, base)
     block = 2048
     n_blocks = (n + block - 1) // block
     for b in range(n_blocks):
         start = b * block
         stop = min(n, start + block)
-        logit = np.full(stop - start, base)
         for j in range(m):
+            zero = table[j, 1]
+            one = table[j, 2]
             for i in range(start, stop):
-                logit[i - start] += table[j, L[i, j] + 1]
-        for i in range(start, stop):
-            p1 = 0.5 * (1.0 + np.tanh(0.5 * logit[i - start]))
-            out[i, 0] = 1.0 - p1
-            out[i, 1] = p1
-    return out
+                vote = L[i, j]
+                logit[i] += (vote == 0) * zero + (vote == 1) * one
+    return logit
 
 
 _KERNELS: dict[str, Any] = {
     "feature_bits": feature_bits,
-    "extend_feature_bits": extend_feature_bits,
+    "extend_bits": extend_bits,
     "co_votes": co_votes,
     "row_counts": row_counts,
     "evidence": evidence,
-    "binary_proba": binary_proba,
+    "binary_logit": binary_logit,
 }
 
 
@@ -194,10 +194,10 @@ def warm_up() -> None:
     """Compile (or load from numba's disk cache) every kernel on tiny inputs."""
     L = np.array([[0, 1, -1], [1, 1, 0]], dtype=np.int8)
     bits = kernel("feature_bits")(L.T, 2)
-    kernel("extend_feature_bits")(np.ones((3, 2), np.float32), L.T.copy(), np.zeros(3, np.float32), L.T.copy(), 2)
+    kernel("extend_bits")(np.ones((3, 2), np.float32), L.T.copy(), bits, np.zeros(3, np.float32), L.T.copy(), 2)
     first, second = np.triu_indices(bits.shape[0])
     kernel("co_votes")(bits, first.astype(np.int64), second.astype(np.int64))
     kernel("row_counts")(bits, 3, 2)
     for layout in (L, np.asfortranarray(L)):  # row-major from apply_lfs, LF-major from the session
         kernel("evidence")(layout, np.zeros((2, 3, 3)), np.zeros(2))
-        kernel("binary_proba")(layout, np.zeros((3, 3)), 0.0)
+        kernel("binary_logit")(layout, np.zeros((3, 3)), 0.0)

@@ -22,8 +22,8 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from threadpoolctl import threadpool_limits
 
+from epoxy_core.blas import one_blas_thread
 from epoxy_core.labels import LabelMatrix
 from epoxy_core.model.balance import DEFAULT_CLASS_BALANCE, ClassBalance, _check_balance
 from epoxy_core.model.base import LabelModel
@@ -41,24 +41,18 @@ MIN_SUPPORT = 5.0
 BALANCE_GRID = np.linspace(0.01, 0.99, 99)
 """Priors of class 1 over which ``class_balance="estimate"`` integrates the likelihood (two classes)."""
 
-_ONE_THREAD_FROM = 10_000
-"""Products over at least this many rows run on one BLAS thread (:func:`_single_threaded_blas`)."""
-
 _BALANCE_CHUNK_ROWS = 5_000
 """``class_balance="estimate"`` scores the priors in chunks so that (distinct patterns x priors) stays ~1M floats."""
 
 
 def _single_threaded_blas(n_rows: int) -> AbstractContextManager[Any]:
-    """One BLAS thread for the label model's skinny products (rows x a few dozen features) on big inputs.
+    """One BLAS thread (:func:`epoxy_core.blas.one_blas_thread`) for the label model's products.
 
-    Threads buy little on such shapes and, on a busy 2-core machine, spinning OpenBLAS threads made a
-    1M x 40 Gram matrix take 13.7 s instead of 0.13 s, and a 20,000 x 40 one 0.9 s instead of ~2 ms (measured;
-    the app runs other work beside it).  Switching costs ~1 ms, so small inputs (threshold tuning refits
-    hundreds of times) skip it.  From :data:`~epoxy_core.model.statistics.COMPILED_FROM_ROWS` rows the counts
-    and the posterior are compiled kernels, not BLAS products, and the switch is skipped too.
+    From :data:`~epoxy_core.model.statistics.COMPILED_FROM_ROWS` rows the counts and the posterior are
+    compiled kernels, not BLAS products, and the switch is skipped.
     """
-    if _ONE_THREAD_FROM <= n_rows < COMPILED_FROM_ROWS:
-        return threadpool_limits(limits=1, user_api="blas")
+    if n_rows < COMPILED_FROM_ROWS:
+        return one_blas_thread()
     return nullcontext()
 
 
@@ -637,11 +631,12 @@ class TripletLabelModel(LabelModel):
             if L.shape[0] >= COMPILED_FROM_ROWS:
                 from epoxy_core.model._kernels import kernel
 
-                table = np.zeros((self.n_lfs_, 3))
+                table = np.zeros((self.n_lfs_, 3))  # column 0, abstaining, stays 0
                 table[self.feature_lfs_, self.feature_classes_ + 1] = weights
-                return kernel("binary_proba")(L, table, float(base))
-            with _single_threaded_blas(L.shape[0]):
-                logit = base + self._indicators(L, np.float64) @ weights
+                logit = kernel("binary_logit")(L, table, float(base))
+            else:
+                with _single_threaded_blas(L.shape[0]):
+                    logit = base + self._indicators(L, np.float64) @ weights
             p1 = 0.5 * (1.0 + np.tanh(0.5 * logit))  # a logistic that cannot overflow
             return np.column_stack([1.0 - p1, p1])
         if L.shape[0] >= COMPILED_FROM_ROWS:

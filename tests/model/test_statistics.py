@@ -20,7 +20,7 @@ from epoxy_core.analysis import LFAnalysis, lf_summary, lf_summary_from_statisti
 from epoxy_core.labels import ABSTAIN
 from epoxy_core.model import TripletLabelModel
 from epoxy_core.model import triplet as triplet_module
-from epoxy_core.model.statistics import COMPILED_FROM_ROWS, extend_and_count, vote_statistics
+from epoxy_core.model.statistics import COMPILED_FROM_ROWS, extend_and_count, vote_bitsets, vote_statistics
 
 SMALL, LARGE = 3_000, COMPILED_FROM_ROWS + 1_001  # numpy path / compiled path (a partial last 64-row word)
 
@@ -114,6 +114,14 @@ def test_extend_and_count_equals_np_where_on_float64_thresholds(n, m, cardinalit
     assert L_ext_T.dtype == vote.dtype
     np.testing.assert_array_equal(L_ext_T.T, expected)
     assert_counts_equal(statistics, reference_counts(expected, cardinality))
+    # The votes packed once (what the session keeps per LF set) serve any later thresholds.
+    bits = vote_bitsets(vote.T, cardinality)
+    assert (bits is None) == (n < COMPILED_FROM_ROWS)
+    for later in (thresholds, rng.uniform(0.3, 0.95, m)):
+        L_ext_T, statistics = extend_and_count(similarity.T, vote.T, later, cardinality, vote_bits=bits)
+        expected = np.where(similarity >= later, vote, np.int8(ABSTAIN))
+        np.testing.assert_array_equal(L_ext_T.T, expected)
+        assert_counts_equal(statistics, reference_counts(expected, cardinality))
 
 
 @pytest.mark.parametrize(("n", "m", "cardinality", "coverage"), CASES)
