@@ -238,9 +238,13 @@ class BoundedCache:
     ----------
     max_bytes : int
         Entries are dropped, least recently used first, until the values fit.  A single value larger
-        than the bound is returned to the caller but not kept.
+        than the bound is returned to the caller but not kept (unless ``keep_newest``).
     sizeof : callable, default :func:`nbytes_of`
         How many bytes a value holds.
+    keep_newest : bool, default False
+        Keep the entry stored last even when it alone is larger than ``max_bytes`` (every other entry is
+        dropped then): for a working set that every call reads, where recomputing it on each call would
+        cost more than the memory it holds.
 
     Examples
     --------
@@ -252,10 +256,11 @@ class BoundedCache:
     (False, True, 800)
     """
 
-    def __init__(self, max_bytes: int, sizeof: Callable[[Any], int] = nbytes_of):
+    def __init__(self, max_bytes: int, sizeof: Callable[[Any], int] = nbytes_of, *, keep_newest: bool = False):
         if max_bytes < 0:
             raise ValueError(f"max_bytes must be >= 0, got {max_bytes}.")
         self.max_bytes = int(max_bytes)
+        self.keep_newest = keep_newest
         self._sizeof = sizeof
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._bytes = 0
@@ -289,11 +294,11 @@ class BoundedCache:
             old = self._items.pop(key, None)
             if old is not None:
                 self._bytes -= old[1]
-            if size > self.max_bytes:
+            if size > self.max_bytes and not self.keep_newest:
                 return
             self._items[key] = (value, size)
             self._bytes += size
-            while self._bytes > self.max_bytes:
+            while self._bytes > self.max_bytes and len(self._items) > 1:
                 _, (_, dropped) = self._items.popitem(last=False)
                 self._bytes -= dropped
 

@@ -67,6 +67,7 @@ import pandas as pd
 
 from epoxy_core import analysis
 from epoxy_core.analysis import ExtensionPreview
+from epoxy_core.blas import one_blas_thread
 from epoxy_core.cache import BoundedCache
 from epoxy_core.data import Dataset
 from epoxy_core.extension import NearestVoters, _nearest_voter_column, thresholds_array
@@ -74,9 +75,9 @@ from epoxy_core.labels import ABSTAIN, LabelMatrix, check_labels, label_dtype
 from epoxy_core.lf import BaseLF, apply_lfs, lf_to_dict
 from epoxy_core.metrics import compare_models, label_model_metrics
 from epoxy_core.model import DEFAULT_CLASS_BALANCE, MajorityVote, TripletLabelModel, resolve_class_balance
-from epoxy_core.blas import one_blas_thread
 from epoxy_core.model.statistics import (
     COMPILED_FROM_ROWS,
+    VoteStatistics,
     extend_and_count,
     vote_bitsets,
     vote_statistics,
@@ -104,6 +105,7 @@ Embed = Callable[[Sequence[str]], Any]
 
 _MiB = 2**20
 _REFINE_RECENT_SETS = 3
+
 
 def lf_digest(lf: BaseLF) -> str:
     """What an LF's votes depend on: its definition without its name and on/off switch (32 hex digits).
@@ -274,6 +276,22 @@ class _Labels:
 
 
 @dataclass(frozen=True)
+class _Assembled:
+    """The active LFs' matrices, assembled once per (digests, exactness) state: what a threshold change reads.
+
+    ``L`` and ``nearest`` are LF-major (Fortran order); ``vote_bits`` are ``vote_bitsets(nearest.vote.T)``
+    (None below ``COMPILED_FROM_ROWS`` rows) and ``counts`` the :class:`VoteStatistics` of ``L``, neither of
+    which any threshold changes.
+    """
+
+    key: str
+    L: LabelMatrix
+    nearest: NearestVoters
+    vote_bits: npt.NDArray[np.uint64] | None
+    counts: VoteStatistics
+
+
+@dataclass(frozen=True)
 class _Fitted:
     """What results hold that does not depend on the dev labels (cached by the model key)."""
 
@@ -415,7 +433,10 @@ class LabelingSession:
         self._votes = BoundedCache(cache_bytes // 8)
         self._problems = BoundedCache(_MiB)  # digest -> message of an LF that does not fit
         self._nearest = BoundedCache(cache_bytes * 3 // 8)
-        self._assembled = BoundedCache(cache_bytes // 8)
+        # The current LF set's matrices are read by every threshold change: kept even when they alone exceed
+        # the budget (1M rows x 20 LFs: 280 MB; assembling them again cost ~35 ms per call).
+        self._assembled = BoundedCache(cache_bytes // 8, keep_newest=True)
+        self._draft_others = BoundedCache(cache_bytes // 32)  # per-row summaries of the LFs beside a draft
         self._fitted = BoundedCache(cache_bytes * 3 // 16)  # label-independent part of results
         self._results = BoundedCache(cache_bytes // 16)  # the label-dependent rest (shares arrays with _fitted)
         self._end_fits = BoundedCache(cache_bytes // 8)
@@ -749,8 +770,8 @@ class LabelingSession:
 
     # ------------------------------------------------------------------ results
 
-    def _matrices(self, active: list[tuple[BaseLF, str, np.ndarray]]) -> tuple[str, LabelMatrix, NearestVoters, list]:
-        """L and the nearest voters of the active LFs, assembled once per (digests, exactness) state."""
+    def _matrices(self, active: list[tuple[BaseLF, str, np.ndarray]]) -> tuple[_Assembled, list[str]]:
+        """The active LFs' assembled matrices, and the names of those whose exact nearest voters are pending."""
         columns = []
         for _lf, digest, votes in active:
             column, _ = self._nearest_column(digest, votes, refine=True)
@@ -758,7 +779,7 @@ class LabelingSession:
         state = "|".join(f"{d}:{int(c.exact)}" for (_, d, _), c in zip(active, columns, strict=True))
         key = hashlib.sha256(state.encode()).hexdigest()[:32]
 
-        def assemble() -> tuple[LabelMatrix, NearestVoters]:
+        def assemble() -> _Assembled:
             # LF-major (Fortran order): filling a column is contiguous, and a threshold change extends and
             # counts the transposed (n_lfs, n_rows) arrays (extend_and_count) without a copy.
             n, m = self.graph.n_rows, len(active)
@@ -774,11 +795,14 @@ class LabelingSession:
                 nearest.index[:, j] = column.index
                 nearest.similarity[:, j] = column.similarity
                 nearest.vote[:, j] = column.vote
-            return L, nearest
+            cardinality = self.dataset.cardinality
+            return _Assembled(
+                key, L, nearest, vote_bitsets(nearest.vote.T, cardinality), vote_statistics(L, cardinality)
+            )
 
-        L, nearest = self._assembled.get_or_compute(key, assemble)
+        assembled = self._assembled.get_or_compute(key, assemble)
         refining = [lf.name for (lf, _, _), c in zip(active, columns, strict=True) if not c.exact]
-        return key, L, nearest, refining
+        return assembled, refining
 
     def _thresholds(self, thresholds: Any, names: list[str]) -> npt.NDArray[np.float64]:
         if isinstance(thresholds, Mapping):
@@ -848,23 +872,21 @@ class LabelingSession:
         limits = self._thresholds(thresholds, names)
         labels = self._labels
         balance = self._balance(class_balance, labels)
-        matrices_key, L, nearest, refining = self._matrices(active)
+        assembled, refining = self._matrices(active)
         votes_key = _digest([d for _, d, _ in active])
         balance_key = balance if isinstance(balance, str) else np.asarray(balance, dtype=float).round(12).tolist()
-        model_key = _digest(matrices_key, names, limits.tolist(), balance_key)
+        model_key = _digest(assembled.key, names, limits.tolist(), balance_key)
         key = _digest(model_key, labels.key)
 
         def fitted() -> _Fitted:
             return self._fitted.get_or_compute(
                 model_key,
-                lambda: self._one_thread(
-                    self._fit_thresholds, model_key, matrices_key, names, L, nearest, limits, balance, refining
-                ),
+                lambda: self._one_thread(self._fit_thresholds, model_key, names, assembled, limits, balance, refining),
             )
 
         return self._results.get_or_compute(
             key,
-            lambda: self._one_thread(self._score, key, fitted(), labels, votes_key, balance_key, L, balance),
+            lambda: self._one_thread(self._score, key, fitted(), labels, votes_key, balance_key, assembled.L, balance),
         )
 
     @staticmethod
@@ -884,10 +906,8 @@ class LabelingSession:
     def _fit_thresholds(
         self,
         key: str,
-        matrices_key: str,
         names: list[str],
-        L: LabelMatrix,
-        nearest: NearestVoters,
+        assembled: _Assembled,
         limits: np.ndarray,
         balance: Any,
         refining: list[str],
@@ -896,14 +916,11 @@ class LabelingSession:
         # L and the nearest voters were assembled together from the same cached columns, so extend()'s
         # check that they match (~4 passes over the matrix) is skipped.  One fused pass extends and counts
         # (vote and co-vote counts, overlaps, conflicts): the label model and the summary read the counts.
+        # The votes' bitsets were packed with the matrices: only the similarities are compared and packed.
         cardinality = self.dataset.cardinality
-        # The votes' bitsets do not depend on the thresholds: packed once per LF set, a threshold change then
-        # compares and packs only the similarities.
-        vote_bits = self._assembled.get_or_compute(
-            ("vote bits", matrices_key), lambda: vote_bitsets(nearest.vote.T, cardinality)
-        )
+        L, nearest = assembled.L, assembled.nearest
         extended_T, counted = extend_and_count(
-            nearest.similarity.T, nearest.vote.T, limits, cardinality, vote_bits=vote_bits
+            nearest.similarity.T, nearest.vote.T, limits, cardinality, vote_bits=assembled.vote_bits
         )
         L_ext = extended_T.T  # (n_rows, n_lfs), Fortran order like L
         model = self._label_model_factory(cardinality)
@@ -916,9 +933,8 @@ class LabelingSession:
         covered = (extended_T != ABSTAIN).any(axis=0)
         # Majority vote reads nothing but the prior at fit time: one row gives it the shape.
         majority = MajorityVote(cardinality=cardinality).fit(L_ext[:1], class_balance=balance)
-        own = self._assembled.get_or_compute(("counts", matrices_key), lambda: vote_statistics(L, cardinality))
         summary = analysis.lf_summary_from_statistics(
-            own, counted, names, model=None if fallback else model, class_names=self.dataset.class_names
+            assembled.counts, counted, names, model=None if fallback else model, class_names=self.dataset.class_names
         )
         for array in (L_ext, proba, covered):
             array.setflags(write=False)
@@ -998,8 +1014,8 @@ class LabelingSession:
         active = self._active(lfs)
         if wait:
             self.wait_exact()
-        _, L, nearest, _ = self._matrices(active)
-        return L, nearest
+        assembled, _ = self._matrices(active)
+        return assembled.L, assembled.nearest
 
     def tune(self, *, class_balance: Any = DEFAULT_CLASS_BALANCE, pipeline: bool = False, **options: Any) -> Any:
         """Choose thresholds on the dev labels (exact nearest voters), by :mod:`epoxy_core.tuning`.
@@ -1216,7 +1232,7 @@ class LabelingSession:
             return highest != ABSTAIN, lowest, highest
 
         key = ("draft others", _digest([d for d, _ in others]))
-        anyone, lowest, highest = self._assembled.get_or_compute(key, summarise)
+        anyone, lowest, highest = self._draft_others.get_or_compute(key, summarise)
         overlap = voted & anyone
         conflict = overlap & ((lowest != votes) | (highest != votes))
         return n_voted, int(np.count_nonzero(overlap)), int(np.count_nonzero(conflict))
@@ -1229,6 +1245,7 @@ class LabelingSession:
             "votes": self._votes.bytes,
             "nearest": self._nearest.bytes,
             "assembled": self._assembled.bytes,
+            "draft_others": self._draft_others.bytes,
             "fitted": self._fitted.bytes,
             "results": self._results.bytes,
             "end_model": self._end_fits.bytes,

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from epoxy_core.cache import (
+    BoundedCache,
     cache_dir,
     content_key,
     load_array,
@@ -85,3 +86,25 @@ def test_bad_keys_and_object_arrays_are_refused():
         save_array("../escape", {"x": np.ones(2)}, {})
     with pytest.raises(ValueError, match="numeric numpy array"):
         save_array("k6", {"x": np.array([1, "a"], dtype=object)}, {})
+
+
+def test_bounded_cache_drops_least_recently_used_and_refuses_oversized_values():
+    cache = BoundedCache(max_bytes=2_000)
+    cache.put("a", np.zeros(100))  # 800 bytes
+    cache.put("b", np.zeros(100))
+    assert cache.get("a") is not None  # "a" is now the most recently used
+    cache.put("c", np.zeros(100))  # 2,400 bytes: the least recently used ("b") goes
+    assert ("a" in cache, "b" in cache, "c" in cache) == (True, False, True)
+    big = cache.get_or_compute("big", lambda: np.zeros(1_000))  # 8,000 bytes: returned, not kept
+    assert big.size == 1_000 and "big" not in cache and cache.bytes == 1_600
+
+
+def test_bounded_cache_keep_newest_keeps_a_working_set_larger_than_the_bound():
+    cache = BoundedCache(max_bytes=2_000, keep_newest=True)
+    cache.put("small", np.zeros(10))
+    calls = []
+    for _ in range(3):  # every call reads it: computed once, not on each call
+        cache.get_or_compute("big", lambda: calls.append(1) or np.zeros(1_000))
+    assert calls == [1] and "big" in cache and "small" not in cache and cache.bytes == 8_000
+    cache.put("next", np.zeros(1_000))  # the next working set replaces it
+    assert "big" not in cache and "next" in cache and cache.bytes == 8_000
