@@ -72,7 +72,7 @@ _TUNING_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_
 def start_jit_warm_up() -> threading.Thread | None:
     """Compile PyNNDescent's JIT once per process, in a background thread (first graph is then fast).
 
-    Returns the warm-up thread (the same one on every call; None once it is done and forgotten).
+    Returns the warm-up thread (the same one on every call; None when the JIT was compiled in the foreground).
     """
     return warm_up_jit(background=True)
 

@@ -27,7 +27,7 @@ STREAMLIT_OPTIONS: dict[str, str] = {
     "runner.magicEnabled": "false",
     # No full garbage collection after every script run: it walks every object the process holds (~400,000
     # after the imports, ~250 ms here) before the run counts as finished, on every slider move and keystroke.
-    # Python's own generational collector still frees cycles; ``memory.freeze_imports`` keeps its rare full
+    # Python's own generational collector still frees cycles; epoxy_studio/memory.py keeps its rare full
     # passes short (bench/browser_latency.py).
     "runner.postScriptGC": "false",
 }
