@@ -199,7 +199,7 @@ def extend_and_count(
     from epoxy_core.model._kernels import kernel
 
     if vote_bits is None:
-        vote_bits = kernel("feature_bits")(vote, cardinality)
+        vote_bits = vote_bitsets(vote, cardinality)
     L_ext = np.empty((m, n), dtype=vote.dtype)
     bits = kernel("extend_bits")(similarity, vote, vote_bits, limits, L_ext, cardinality)
     return L_ext, _bit_counts(bits, n, m, cardinality)
