@@ -212,3 +212,62 @@ def test_extension_curve_chart_layers_lift_accuracy_and_the_current_threshold():
     assert spec["resolve"]["scale"]["y"] == "independent"
     with pytest.raises(ValueError, match="needs columns"):
         charts.extension_curve_chart(curve.drop(columns="added_accuracy"))
+
+
+_SUMMARY_A = pd.DataFrame(
+    {
+        "coverage": [0.1, 0.5],
+        "extended_coverage": [0.3, 0.5],
+        "estimated_accuracy": [0.9, 0.7],
+        "empirical_accuracy": [0.8, np.nan],
+    },
+    index=["kw", "rx"],
+)
+_SUMMARY_B = pd.DataFrame(
+    {
+        "name": ["z", "a", "m"],
+        "coverage": [0.2, 0.0, 0.4],
+        "extended_coverage": [0.6, 0.1, 0.4],
+        "estimated_accuracy": [0.6, np.nan, 0.95],
+        "empirical_accuracy": [0.5, 0.9, 1.0],
+        "extended_empirical_accuracy": [0.55, 0.85, np.nan],
+    }
+)
+_COMPARISON_A = pd.DataFrame({"accuracy": [0.9, 0.8]}, index=["label model", "majority vote"])
+_COMPARISON_B = pd.DataFrame({"accuracy": [0.7, np.nan, 0.75]}, index=["no extension", "label model", "end model"])
+
+# (chart builder, its table function, two inputs with different names, lengths and missing values)
+_ROW_FREE = [
+    (charts.coverage_lift, charts.coverage_lift_table, (_SUMMARY_A,), (_SUMMARY_B,)),
+    (charts.accuracy_comparison, charts.accuracy_comparison_table, (_SUMMARY_A,), (_SUMMARY_B,)),
+    (charts.model_comparison, charts.model_comparison_table, (_COMPARISON_A,), (_COMPARISON_B,)),
+    (charts.class_balance, charts.class_balance_table, ([0.4, 0.6], ["ham", "spam"]), ([0.2, 0.3, 0.5], "abc")),
+]
+
+
+@pytest.mark.parametrize(("build", "table", "first", "second"), _ROW_FREE, ids=lambda v: getattr(v, "__name__", ""))
+def test_results_charts_are_row_free_and_draw_their_tables(build, table, first, second):
+    # The page builds each spec once and draws new rows into it: the spec must not depend on the rows.
+    assert charts.row_free_spec(build(*first)) == charts.row_free_spec(build(*second))
+    for args in (first, second):
+        spec = build(*args).to_dict()  # validated against the Vega-Lite schema
+        (inline,) = spec["datasets"].values()
+        rows = table(*args)
+        assert pd.DataFrame(inline)[list(rows.columns)].to_dict("records") == rows.to_dict("records")
+        filled = charts.with_rows(charts.row_free_spec(build(*args)), rows)
+        assert filled["data"] == {"name": charts.ROWS} and filled["datasets"][charts.ROWS] is rows
+
+
+def test_row_free_charts_order_categories_as_given_not_alphabetically():
+    rows = charts.coverage_lift_table(_SUMMARY_B)
+    assert rows.sort_values("order", kind="stable")["LF"].unique().tolist() == ["z", "a", "m"]
+    spec = charts.coverage_lift(_SUMMARY_B).to_dict()
+    assert spec["encoding"]["y"]["sort"] == {"field": "order", "op": "min"}
+    balance = charts.class_balance_table([0.2, 0.3, 0.5], ["c", "b", "a"])
+    assert balance["order"].tolist() == [0, 1, 2] and balance["colour"].nunique() == 3
+
+
+def test_row_free_spec_refuses_a_chart_with_two_tables():
+    curve = pd.DataFrame({"threshold": [0.9], "added_rows": [1], "coverage_lift": [0.1], "added_accuracy": [1.0]})
+    with pytest.raises(ValueError, match="one inline table"):
+        charts.row_free_spec(charts.extension_curve_chart(curve, threshold=0.85))

@@ -7,6 +7,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -27,6 +28,17 @@ from tests.app.helpers import (
 
 
 @pytest.mark.slow
+def _coverage_lift_chart(at) -> tuple[dict, pd.DataFrame]:
+    """The results page's coverage-lift chart: its spec and the rows it was sent (as Arrow, beside the spec)."""
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        if spec.get("title") == "Coverage before and after extension":
+            return spec, convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
+    raise AssertionError("no coverage-lift chart on the page")
+
+
 def test_upload_add_lfs_change_threshold_and_export(new_app):
     at = new_app()
     upload_comments(at)
@@ -58,11 +70,17 @@ def test_upload_add_lfs_change_threshold_and_export(new_app):
     no_errors(at)
     before = at.dataframe[0].value
     assert before.loc["channel", "coverage"] == pytest.approx(10 / 40)
+    lift_spec, lift_rows = _coverage_lift_chart(at)
     at.select_slider(key="results.threshold.channel").set_value(0.0).run()
     no_errors(at)
     after = at.dataframe[0].value
     assert after.loc["channel", "extended_coverage"] > before.loc["channel", "extended_coverage"]
     assert after.loc["channel", "extended_coverage"] == pytest.approx(1.0)
+    # The coverage-lift chart draws the new rows into the same spec (built once, not per slider step).
+    spec, rows = _coverage_lift_chart(at)
+    assert spec == lift_spec
+    assert rows.set_index(["LF", "stage"]).loc[("channel", "after extension"), "coverage"] == pytest.approx(1.0)
+    assert lift_rows.set_index(["LF", "stage"]).loc[("channel", "after extension"), "coverage"] < 1.0
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Labels (CSV)", "Labels (Parquet)", "L (.npy)", "L extended (.npy)", "Download report"]
     # A TF-IDF project cannot be bundled (its vectoriser is fitted on this table): the page says why.

@@ -267,6 +267,23 @@ def test_least_certain_skips_rows_without_votes_and_sorts_by_confidence():
     assert table.index.tolist() == [0, 2] and table["confidence"].tolist() == [0.6, 0.9]
 
 
+def test_least_certain_keeps_the_full_sorts_order_with_ties_at_the_cut():
+    # Confidences on a coarse grid, so many rows tie with the n-th smallest; the answer must be the stable sort's.
+    rng = np.random.default_rng(3)
+    n_rows = 400
+    dataset = prepare_dataset(
+        pd.DataFrame({"text": [f"row {i}" for i in range(n_rows)]}), DatasetSpec("text", class_names=["a", "b"])
+    )
+    top = rng.choice([0.5, 0.6, 0.7, 0.8], size=n_rows)
+    proba = np.column_stack([top, 1 - top])
+    covered = rng.random(n_rows) < 0.7
+    for n in (1, 7, 20, int(covered.sum()) + 5):
+        table = results.least_certain(dataset, proba, covered, n=n)
+        candidates = np.flatnonzero(covered)
+        expected = candidates[np.argsort(top[candidates], kind="stable")[:n]]
+        assert table.index.tolist() == expected.tolist()
+
+
 def test_tuning_message_says_which_setting_won_or_that_labels_are_few():
     won = SimpleNamespace(
         message="label model + end model wins: nested-CV dev accuracy 0.930, beats label model (0.880) by 0.050.",
