@@ -42,6 +42,11 @@ def status(pid: int) -> dict[str, int]:
     return out
 
 
+def _folded(text: str) -> str:
+    """Lower-case letters and digits only, so a command-line fragment matches a radio label however it is spelt."""
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
 def seed(data_dir: Path) -> None:
     from epoxy_core.data import DatasetSpec
     from epoxy_core.lf import KeywordLF, RegexLF, lf_to_dict
@@ -119,7 +124,12 @@ def main() -> None:
         nav(driver, "Data & embeddings")
         if args.embedder:
             labels = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMain"] [data-testid="stRadio"] label')
-            next(label for label in labels if args.embedder in label.text).click()
+            wanted = _folded(args.embedder)  # "tfidf" picks "TF-IDF (word + char n-grams ...)"
+            matching = [label for label in labels if wanted in _folded(label.text)]
+            if not matching:
+                shown = "; ".join(label.text for label in labels if label.text.strip())
+                raise SystemExit(f"--embedder {args.embedder!r} matches none of the page's embedders: {shown}")
+            matching[0].click()
             idle(driver)
         started = time.perf_counter()
         click(driver, "Build embeddings and graph")
