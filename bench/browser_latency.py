@@ -38,7 +38,8 @@ a value not used before, so no cached results) and release.  (b) **keystroke**: 
 draft, click *Add LF*; timed until the LF page has settled with it listed, and then (the script clicks the
 results page link at once) until the results page shows it.  Background work that lands later (the end model,
 above 20,000 rows the exact nearest voters) is awaited between repeats and reported as "background done"
-(polled through WebDriver from 0.3 s after the step: the first poll that sees the page idle, within ~0.1 s).
+(polled through WebDriver from 0.3 s after the step: the first poll that sees the page idle, so it reads high by
+at most one poll, a WebDriver round trip plus 50 ms).
 
 Baselines, in the same run: (a, b) a no-op rerun of the same page (the "r" key: Streamlit reruns with nothing
 changed, every cache hit), settled by conditions 1-4; (c) opening the results page from the LF page with
